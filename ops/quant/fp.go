@@ -1,0 +1,93 @@
+package quant
+
+import "math"
+
+// fp16Table maps every IEEE half bit pattern to its float32 value. ggml's CPU
+// backend decodes fp16 through the same kind of table; a lookup is much
+// cheaper than the bit manipulation in the inner loops of the dot products.
+var fp16Table [1 << 16]float32
+
+func init() {
+	for i := range fp16Table {
+		fp16Table[i] = fp16ToFP32Slow(uint16(i))
+	}
+}
+
+// FP16ToFP32 converts an IEEE 754 binary16 value (given by its bits) to
+// float32. The conversion is exact for every input, NaN payloads included.
+func FP16ToFP32(h uint16) float32 { return fp16Table[h] }
+
+// fp16ToFP32Slow is the arithmetic conversion the table is built from.
+func fp16ToFP32Slow(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h & 0x3ff)
+	switch exp {
+	case 0x1f: // inf or NaN: keep the payload in the top mantissa bits
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case 0: // zero or subnormal: mant * 2^-24, exact in float32
+		v := float32(mant) * (1.0 / (1 << 24))
+		return math.Float32frombits(sign | math.Float32bits(v))
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// FP32ToFP16 converts f to IEEE binary16 with round-to-nearest-even, as
+// ggml's GGML_FP32_TO_FP16 does (F16C's vcvtps2ph with rounding mode 0, or
+// the portable fallback): values too large become ±inf, tiny values become
+// subnormals or ±0. NaN becomes the quiet NaN 0x7e00 with f's sign, as in
+// ggml's portable fallback.
+func FP32ToFP16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15 // biased half exponent
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		// Subnormal half: the significand (with its implicit bit) shifted
+		// right by 14-e, rounded to nearest even. A carry out of the top
+		// lands on the smallest normal, which is the right encoding.
+		shift := uint32(14 - e)
+		if shift > 24 {
+			return sign
+		}
+		m := mant | 0x800000
+		q := m >> shift
+		r := m & (1<<shift - 1)
+		half := uint32(1) << (shift - 1)
+		if r > half || (r == half && q&1 == 1) {
+			q++
+		}
+		return sign | uint16(q)
+	}
+	q := uint32(e)<<10 | mant>>13
+	r := mant & 0x1fff
+	if r > 0x1000 || (r == 0x1000 && q&1 == 1) {
+		q++ // a carry into the exponent is correct, up to and including inf
+	}
+	return sign | uint16(q)
+}
+
+// BF16ToFP32 converts a bfloat16 value (given by its bits) to float32; it is
+// the top half of a float32, so the conversion is exact.
+func BF16ToFP32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// FP32ToBF16 converts f to bfloat16 exactly as ggml_compute_fp32_to_bf16:
+// round to nearest even, NaNs forced quiet (bit 6 of the result set),
+// subnormals kept.
+func FP32ToBF16(f float32) uint16 {
+	u := math.Float32bits(f)
+	if u&0x7fffffff > 0x7f800000 {
+		return uint16(u>>16) | 64
+	}
+	return uint16((u + (0x7fff + (u>>16)&1)) >> 16)
+}
