@@ -107,7 +107,11 @@ func Write(w io.Writer, version uint32, kvs []KV, tensors []WriterTensor, alignm
 		e.u32(uint32(t.Type))
 		e.u64(offsets[i])
 	}
-	e.zeros(pad(e.n, alignment) - e.n)
+	if len(tensors) > 0 {
+		// Without tensors there is no data section to align, and vocabulary
+		// files from llama.cpp end right after the metadata.
+		e.zeros(pad(e.n, alignment) - e.n)
+	}
 	for _, t := range tensors {
 		e.write(t.Data)
 		e.zeros(pad(uint64(len(t.Data)), alignment) - uint64(len(t.Data)))
