@@ -111,6 +111,19 @@ func (t *Tokenizer) rank(st *bpeState, a, b string) int32 {
 	return -1
 }
 
+// addBigram queues the pair (left, right) of st.syms if it has a rank.
+func (t *Tokenizer) addBigram(st *bpeState, word string, left, right int) {
+	if left < 0 || right < 0 {
+		return
+	}
+	l, r := st.syms[left], st.syms[right]
+	rk := t.rank(st, word[l.start:l.start+l.n], word[r.start:r.start+r.n])
+	if rk < 0 {
+		return
+	}
+	st.q.push(bpeBigram{left: left, right: right, rank: rk, nl: l.n, nr: r.n})
+}
+
 // bpeWord merges one byte-encoded word and appends its tokens.
 func (t *Tokenizer) bpeWord(word string, out []int32, st *bpeState) []int32 {
 	if t.pre.ignoreMerges {
@@ -131,23 +144,12 @@ func (t *Tokenizer) bpeWord(word string, out []int32, st *bpeState) []int32 {
 	}
 	st.syms = syms
 
-	q := st.q[:0]
-	add := func(left, right int) {
-		if left < 0 || right < 0 {
-			return
-		}
-		l, r := syms[left], syms[right]
-		rk := t.rank(st, word[l.start:l.start+l.n], word[r.start:r.start+r.n])
-		if rk < 0 {
-			return
-		}
-		q.push(bpeBigram{left: left, right: right, rank: rk, nl: l.n, nr: r.n})
-	}
+	st.q = st.q[:0]
 	for i := 1; i < len(syms); i++ {
-		add(i-1, i)
+		t.addBigram(st, word, i-1, i)
 	}
-	for len(q) > 0 {
-		b := q.pop()
+	for len(st.q) > 0 {
+		b := st.q.pop()
 		l, r := &syms[b.left], &syms[b.right]
 		// A symbol only grows by absorbing its right neighbour, so equal
 		// sizes mean equal text: llama.cpp's string comparison.
@@ -160,10 +162,9 @@ func (t *Tokenizer) bpeWord(word string, out []int32, st *bpeState) []int32 {
 		if r.next >= 0 {
 			syms[r.next].prev = b.left
 		}
-		add(l.prev, b.left)
-		add(b.left, l.next)
+		t.addBigram(st, word, l.prev, b.left)
+		t.addBigram(st, word, b.left, l.next)
 	}
-	st.q = q
 
 	for i := 0; len(syms) > 0 && i != -1; i = syms[i].next {
 		s := syms[i]

@@ -459,7 +459,7 @@ func pretokenize(kind preKind, cpts []rune) []int {
 // decodeCpts decodes UTF-8 the way llama.cpp's unicode_cpts_from_utf8 does:
 // lead bytes decide the length, continuation bytes are checked, overlong
 // forms and surrogates pass, and each byte that starts no valid sequence
-// becomes U+FFFD.
+// becomes U+FFFD. A sequence past U+10FFFF becomes one U+FFFD.
 func decodeCpts(s string, buf []rune) []rune {
 	buf = buf[:0]
 	for i := 0; i < len(s); {
@@ -485,7 +485,13 @@ func decodeCpts(s string, buf []rune) []rune {
 			}
 		case b&0x08 == 0:
 			if cont(1) && cont(2) && cont(3) {
-				buf = append(buf, rune(b&0x07)<<18|rune(s[i+1]&0x3F)<<12|rune(s[i+2]&0x3F)<<6|rune(s[i+3]&0x3F))
+				r := rune(b&0x07)<<18 | rune(s[i+1]&0x3F)<<12 | rune(s[i+2]&0x3F)<<6 | rune(s[i+3]&0x3F)
+				if r > unicode.MaxRune {
+					// llama.cpp decodes these (lead bytes F5..F7) and then
+					// throws when it re-encodes them; one U+FFFD is kinder.
+					r = 0xFFFD
+				}
+				buf = append(buf, r)
 				i += 4
 				continue
 			}
