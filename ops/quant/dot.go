@@ -96,41 +96,56 @@ func dotBF16(n int, w, x []byte) float32 {
 	return float32(sum)
 }
 
-// dot8 is the int8·int8 dot product of 8 bytes each; small enough to inline.
-func dot8(a, b *[8]byte) int32 {
-	return int32(int8(a[0]))*int32(int8(b[0])) + int32(int8(a[1]))*int32(int8(b[1])) +
-		int32(int8(a[2]))*int32(int8(b[2])) + int32(int8(a[3]))*int32(int8(b[3])) +
-		int32(int8(a[4]))*int32(int8(b[4])) + int32(int8(a[5]))*int32(int8(b[5])) +
-		int32(int8(a[6]))*int32(int8(b[6])) + int32(int8(a[7]))*int32(int8(b[7]))
-}
+// SWAR helpers: the quants of a block are decoded 8 at a time in a uint64
+// (one byte each) into a small int8 buffer, which the unrolled kernels in
+// kernels.go then consume.
 
-// dot32 is the int8·int8 dot product of 32 bytes each.
-func dot32(a, b *[32]byte) int32 {
-	s0 := dot8((*[8]byte)(a[0:8]), (*[8]byte)(b[0:8]))
-	s1 := dot8((*[8]byte)(a[8:16]), (*[8]byte)(b[8:16]))
-	s2 := dot8((*[8]byte)(a[16:24]), (*[8]byte)(b[16:24]))
-	s3 := dot8((*[8]byte)(a[24:32]), (*[8]byte)(b[24:32]))
-	return s0 + s1 + s2 + s3
-}
+const (
+	m01 = 0x0101010101010101
+	m03 = 0x0303030303030303
+	m0F = 0x0F0F0F0F0F0F0F0F
+)
 
-// nib4 returns Σ(q[k]&15 + off)·lo[k] and Σ(q[k]>>4 + off)·hi[k] over 4
-// bytes: the two nibble halves of 4 packed bytes against their activations.
-func nib4(q, lo, hi *[4]byte, off int32) (int32, int32) {
-	s0 := (int32(q[0]&15)+off)*int32(int8(lo[0])) + (int32(q[1]&15)+off)*int32(int8(lo[1])) +
-		(int32(q[2]&15)+off)*int32(int8(lo[2])) + (int32(q[3]&15)+off)*int32(int8(lo[3]))
-	s1 := (int32(q[0]>>4)+off)*int32(int8(hi[0])) + (int32(q[1]>>4)+off)*int32(int8(hi[1])) +
-		(int32(q[2]>>4)+off)*int32(int8(hi[2])) + (int32(q[3]>>4)+off)*int32(int8(hi[3]))
-	return s0, s1
-}
+func le64(b []byte) uint64     { return binary.LittleEndian.Uint64(b) }
+func put64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
 
-// nib16 is nib4 over 16 packed bytes (a q4_0/q4_1 block) against 32 int8s.
-func nib16(q *[16]byte, y *[32]byte, off int32) int32 {
-	var s int32
-	for k := 0; k < 16; k += 4 {
-		a, b := nib4((*[4]byte)(q[k:k+4]), (*[4]byte)(y[k:k+4]), (*[4]byte)(y[16+k:20+k]), off)
-		s += a + b
+// subN subtracts an offset from 8 packed unsigned bytes, giving int8 bytes:
+// v-off as an n-bit two's complement number is v^off, which is then
+// sign-extended into the byte (the multiply copies the sign bit upward and
+// never carries across bytes).
+func sub4(v uint64) uint64  { s := v ^ 0x0404040404040404; return s | (s&0x0404040404040404)*0x3E } // [0,7]  - 4
+func sub8(v uint64) uint64  { s := v ^ 0x0808080808080808; return s | (s&0x0808080808080808)*0x1E } // [0,15] - 8
+func sub16(v uint64) uint64 { s := v ^ 0x1010101010101010; return s | (s&0x1010101010101010)*0x0F } // [0,31] - 16
+func sub32(v uint64) uint64 { s := v ^ 0x2020202020202020; return s | (s&0x2020202020202020)*0x06 } // [0,63] - 32
+
+// spread16[b] has byte k = 0x10 when bit k of b is set: the fifth bits of
+// eight q5 quants, ready to OR onto their low nibbles.
+var spread16 [256]uint64
+
+func init() {
+	for b := range spread16 {
+		for k := 0; k < 8; k++ {
+			spread16[b] |= uint64(b>>k&1) << (8*k + 4)
+		}
 	}
-	return s
+}
+
+// nibbles32 decodes 16 packed bytes into 32 quants: the low nibbles are
+// elements 0-15, the high nibbles 16-31 (the q4_0/q4_1/q5 order). hi5 holds
+// the fifth bits (bit j for element j), zero for 4-bit formats.
+func nibbles32(a *[32]byte, qs *[16]byte, hi5 uint32, off16 bool) {
+	v0, v1 := le64(qs[0:8]), le64(qs[8:16])
+	e0 := v0&m0F | spread16[byte(hi5)]
+	e1 := v1&m0F | spread16[byte(hi5>>8)]
+	e2 := v0>>4&m0F | spread16[byte(hi5>>16)]
+	e3 := v1>>4&m0F | spread16[byte(hi5>>24)]
+	if off16 {
+		e0, e1, e2, e3 = sub16(e0), sub16(e1), sub16(e2), sub16(e3)
+	}
+	put64(a[0:8], e0)
+	put64(a[8:16], e1)
+	put64(a[16:24], e2)
+	put64(a[24:32], e3)
 }
 
 // ggml_vec_dot_q8_0_q8_0: sumf += sumi*(dx*dy).
@@ -152,11 +167,17 @@ func dotQ8_0(n int, w, x []byte) float32 {
 func dotQ4_0(n int, w, x []byte) float32 {
 	nb := n / 32
 	w, x = w[:nb*18], x[:nb*34]
+	var a [32]byte
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		wb := (*[18]byte)(w[i*18:])
 		xb := (*[34]byte)(x[i*34:])
-		sumi := nib16((*[16]byte)(wb[2:18]), (*[32]byte)(xb[2:34]), -8)
+		v0, v1 := le64(wb[2:10]), le64(wb[10:18])
+		put64(a[0:8], sub8(v0&m0F))
+		put64(a[8:16], sub8(v1&m0F))
+		put64(a[16:24], sub8(v0>>4&m0F))
+		put64(a[24:32], sub8(v1>>4&m0F))
+		sumi := dot32(&a, (*[32]byte)(xb[2:34]))
 		dx := fp16Table[binary.LittleEndian.Uint16(wb[0:2])]
 		dy := fp16Table[binary.LittleEndian.Uint16(xb[0:2])]
 		sumf += float32(float32(float32(sumi)*dx) * dy)
@@ -168,11 +189,17 @@ func dotQ4_0(n int, w, x []byte) float32 {
 func dotQ4_1(n int, w, x []byte) float32 {
 	nb := n / 32
 	w, x = w[:nb*20], x[:nb*36]
+	var a [32]byte
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		wb := (*[20]byte)(w[i*20:])
 		xb := (*[36]byte)(x[i*36:])
-		sumi := nib16((*[16]byte)(wb[4:20]), (*[32]byte)(xb[4:36]), 0)
+		v0, v1 := le64(wb[4:12]), le64(wb[12:20])
+		put64(a[0:8], v0&m0F)
+		put64(a[8:16], v1&m0F)
+		put64(a[16:24], v0>>4&m0F)
+		put64(a[24:32], v1>>4&m0F)
+		sumi := dot32(&a, (*[32]byte)(xb[4:36]))
 		dx := fp16Table[binary.LittleEndian.Uint16(wb[0:2])]
 		mx := fp16Table[binary.LittleEndian.Uint16(wb[2:4])]
 		dy := fp16Table[binary.LittleEndian.Uint16(xb[0:2])]
@@ -182,29 +209,17 @@ func dotQ4_1(n int, w, x []byte) float32 {
 	return sumf
 }
 
-// q5Block returns Σ((q&15 | h<<4) + off)·y over a 32-element q5 block: qs
-// holds the low nibbles, bit j of qh the fifth bit of element j.
-func q5Block(qs *[16]byte, qh uint32, y *[32]byte, off int32) int32 {
-	var s0, s1 int32
-	for j := 0; j < 16; j++ {
-		x0 := int32(qs[j]&15) | int32(qh>>j&1)<<4 + off
-		x1 := int32(qs[j]>>4) | int32(qh>>(j+16)&1)<<4 + off
-		s0 += x0 * int32(int8(y[j]))
-		s1 += x1 * int32(int8(y[j+16]))
-	}
-	return s0 + s1
-}
-
 // ggml_vec_dot_q5_0_q8_0: sumf += (dx*dy)*sumi.
 func dotQ5_0(n int, w, x []byte) float32 {
 	nb := n / 32
 	w, x = w[:nb*22], x[:nb*34]
+	var a [32]byte
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		wb := (*[22]byte)(w[i*22:])
 		xb := (*[34]byte)(x[i*34:])
-		qh := binary.LittleEndian.Uint32(wb[2:6])
-		sumi := q5Block((*[16]byte)(wb[6:22]), qh, (*[32]byte)(xb[2:34]), -16)
+		nibbles32(&a, (*[16]byte)(wb[6:22]), binary.LittleEndian.Uint32(wb[2:6]), true)
+		sumi := dot32(&a, (*[32]byte)(xb[2:34]))
 		dx := fp16Table[binary.LittleEndian.Uint16(wb[0:2])]
 		dy := fp16Table[binary.LittleEndian.Uint16(xb[0:2])]
 		sumf += float32(float32(dx*dy) * float32(sumi))
@@ -216,12 +231,13 @@ func dotQ5_0(n int, w, x []byte) float32 {
 func dotQ5_1(n int, w, x []byte) float32 {
 	nb := n / 32
 	w, x = w[:nb*24], x[:nb*36]
+	var a [32]byte
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		wb := (*[24]byte)(w[i*24:])
 		xb := (*[36]byte)(x[i*36:])
-		qh := binary.LittleEndian.Uint32(wb[4:8])
-		sumi := q5Block((*[16]byte)(wb[8:24]), qh, (*[32]byte)(xb[4:36]), 0)
+		nibbles32(&a, (*[16]byte)(wb[8:24]), binary.LittleEndian.Uint32(wb[4:8]), false)
+		sumi := dot32(&a, (*[32]byte)(xb[4:36]))
 		dx := fp16Table[binary.LittleEndian.Uint16(wb[0:2])]
 		mx := fp16Table[binary.LittleEndian.Uint16(wb[2:4])]
 		dy := fp16Table[binary.LittleEndian.Uint16(xb[0:2])]
@@ -241,11 +257,20 @@ func bsum(bs *[32]byte, j int) int32 {
 	return int32(int16(uint16(bs[2*j]) | uint16(bs[2*j+1])<<8))
 }
 
+// planes32 decodes one 2-bit plane of a q2_K/q3_K half block: quant l is
+// bits 2s..2s+1 of q[l].
+func planes32(a *[32]byte, q *[32]byte, s uint) {
+	for m := 0; m < 32; m += 8 {
+		put64(a[m:m+8], le64(q[m:m+8])>>(2*s)&m03)
+	}
+}
+
 // ggml_vec_dot_q2_K_q8_K: per 16-element group isum += scale*Σq·y, the mins
 // come from the activation bsums; sumf += dall*isum - dmin*summs.
 func dotQ2K(n int, w, x []byte) float32 {
 	nb := n / QK_K
 	w, x = w[:nb*q2KBytes], x[:nb*q8KBytes]
+	var a [32]byte
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		wb := (*[q2KBytes]byte)(w[i*q2KBytes:])
@@ -259,17 +284,9 @@ func dotQ2K(n int, w, x []byte) float32 {
 		for h := 0; h < 2; h++ {
 			q2 := (*[32]byte)(wb[16+32*h:])
 			for s := 0; s < 4; s++ {
-				shift := uint(2 * s)
-				y := (*[32]byte)(q8[128*h+32*s:])
-				var lo, hi int32
-				for l := 0; l < 16; l += 4 {
-					lo += int32(q2[l]>>shift&3)*int32(int8(y[l])) + int32(q2[l+1]>>shift&3)*int32(int8(y[l+1])) +
-						int32(q2[l+2]>>shift&3)*int32(int8(y[l+2])) + int32(q2[l+3]>>shift&3)*int32(int8(y[l+3]))
-					hi += int32(q2[l+16]>>shift&3)*int32(int8(y[l+16])) + int32(q2[l+17]>>shift&3)*int32(int8(y[l+17])) +
-						int32(q2[l+18]>>shift&3)*int32(int8(y[l+18])) + int32(q2[l+19]>>shift&3)*int32(int8(y[l+19]))
-				}
+				planes32(&a, q2, uint(s))
 				g := 8*h + 2*s
-				isum += int32(sc[g]&0xf)*lo + int32(sc[g+1]&0xf)*hi
+				isum += dot16x2(int32(sc[g]&0xf), int32(sc[g+1]&0xf), &a, (*[32]byte)(q8[128*h+32*s:]))
 			}
 		}
 		dall := yd * fp16Table[binary.LittleEndian.Uint16(wb[80:82])]
@@ -281,14 +298,22 @@ func dotQ2K(n int, w, x []byte) float32 {
 
 // The q3_K..q6_K generic kernels accumulate scale*q*y into 8 int32 lanes
 // (lane = element index mod 8) and only then into 8 float lanes, summed at
-// the end. The integer lane sums are exact in any order, so the loops below
-// group the work differently but fill the same lanes.
+// the end. The integer lane sums are exact in any order, so the kernels
+// below group the work differently but fill the same lanes.
+
+// sumLanes adds d*aux[l] into the float lanes, as ggml does per block.
+func sumLanes(sums *[8]float32, d float32, aux *[8]int32) {
+	for l := range aux {
+		sums[l] += float32(d * float32(aux[l]))
+	}
+}
 
 // ggml_vec_dot_q3_K_q8_K.
 func dotQ3K(n int, w, x []byte) float32 {
 	nb := n / QK_K
 	w, x = w[:nb*q3KBytes], x[:nb*q8KBytes]
 	var sums [8]float32
+	var a [32]byte
 	for i := 0; i < nb; i++ {
 		wb := (*[q3KBytes]byte)(w[i*q3KBytes:])
 		yd, q8, _ := q8K((*[q8KBytes]byte)(x[i*q8KBytes:]))
@@ -298,25 +323,17 @@ func dotQ3K(n int, w, x []byte) float32 {
 		for h := 0; h < 2; h++ {
 			q3 := (*[32]byte)(wb[32+32*h:])
 			for s := 0; s < 4; s++ {
-				shift := uint(2 * s)
+				// quant = 2 low bits | hmask bit (4h+s) << 2, minus 4
 				bit := uint(4*h + s)
-				y := (*[32]byte)(q8[128*h+32*s:])
-				s0, s1 := int32(sc[8*h+2*s]), int32(sc[8*h+2*s+1])
-				for l := 0; l < 8; l++ {
-					a0 := int32(q3[l]>>shift&3) - 4 + 4*int32(hm[l]>>bit&1)
-					a1 := int32(q3[l+8]>>shift&3) - 4 + 4*int32(hm[l+8]>>bit&1)
-					a2 := int32(q3[l+16]>>shift&3) - 4 + 4*int32(hm[l+16]>>bit&1)
-					a3 := int32(q3[l+24]>>shift&3) - 4 + 4*int32(hm[l+24]>>bit&1)
-					g0 := a0*int32(int8(y[l])) + a1*int32(int8(y[l+8]))
-					g1 := a2*int32(int8(y[l+16])) + a3*int32(int8(y[l+24]))
-					aux[l] += s0*g0 + s1*g1
+				for m := 0; m < 32; m += 8 {
+					v := le64(q3[m:m+8])>>(2*s)&m03 | (le64(hm[m:m+8])>>bit&m01)<<2
+					put64(a[m:m+8], sub4(v))
 				}
+				g := 8*h + 2*s
+				lanes16x2(&aux, int32(sc[g]), int32(sc[g+1]), &a, (*[32]byte)(q8[128*h+32*s:]))
 			}
 		}
-		d := fp16Table[binary.LittleEndian.Uint16(wb[108:110])] * yd
-		for l := range aux {
-			sums[l] += float32(d * float32(aux[l]))
-		}
+		sumLanes(&sums, fp16Table[binary.LittleEndian.Uint16(wb[108:110])]*yd, &aux)
 	}
 	var sumf float32
 	for _, s := range sums {
@@ -342,36 +359,44 @@ func minsSum(bs *[32]byte, mn *[8]uint8) int32 {
 	return s
 }
 
-// ggml_vec_dot_q4_K_q8_K: sumf -= dmin*sumi per block, plus the float lanes
-// at the end.
-func dotQ4K(n int, w, x []byte) float32 {
+// dotQ45K is ggml_vec_dot_q4_K_q8_K (qh == nil) and ggml_vec_dot_q5_K_q8_K:
+// sumf -= dmin*sumi per block, plus the float lanes at the end.
+func dotQ45K(n int, w, x []byte, bb int) float32 {
 	nb := n / QK_K
-	w, x = w[:nb*q4KBytes], x[:nb*q8KBytes]
+	w, x = w[:nb*bb], x[:nb*q8KBytes]
 	var sums [8]float32
 	var sumf float32
+	var lo, hi [32]byte
 	for i := 0; i < nb; i++ {
-		wb := (*[q4KBytes]byte)(w[i*q4KBytes:])
+		wb := w[i*bb : (i+1)*bb]
 		yd, q8, bs := q8K((*[q8KBytes]byte)(x[i*q8KBytes:]))
 		sc, mn := scalesMinsK4((*[12]byte)(wb[4:16]))
 		sumi := minsSum(bs, &mn)
+		var qh *[32]byte
+		qoff := 16
+		if bb == q5KBytes {
+			qh, qoff = (*[32]byte)(wb[16:48]), 48
+		}
 		var aux [8]int32
 		for c := 0; c < 4; c++ {
-			q4 := (*[32]byte)(wb[16+32*c:])
-			ylo := (*[32]byte)(q8[64*c:])
-			yhi := (*[32]byte)(q8[64*c+32:])
-			s0, s1 := int32(sc[2*c]), int32(sc[2*c+1])
-			for l := 0; l < 8; l++ {
-				lo := int32(q4[l]&15)*int32(int8(ylo[l])) + int32(q4[l+8]&15)*int32(int8(ylo[l+8])) +
-					int32(q4[l+16]&15)*int32(int8(ylo[l+16])) + int32(q4[l+24]&15)*int32(int8(ylo[l+24]))
-				hi := int32(q4[l]>>4)*int32(int8(yhi[l])) + int32(q4[l+8]>>4)*int32(int8(yhi[l+8])) +
-					int32(q4[l+16]>>4)*int32(int8(yhi[l+16])) + int32(q4[l+24]>>4)*int32(int8(yhi[l+24]))
-				aux[l] += s0*lo + s1*hi
+			// chunk c: low nibbles are quants 64c..64c+31, high nibbles the
+			// next 32; q5_K adds bits 2c and 2c+1 of qh as the fifth bit.
+			q := (*[32]byte)(wb[qoff+32*c:])
+			for m := 0; m < 32; m += 8 {
+				v := le64(q[m : m+8])
+				l, h := v&m0F, v>>4&m0F
+				if qh != nil {
+					hb := le64(qh[m : m+8])
+					l |= (hb >> (2 * c) & m01) << 4
+					h |= (hb >> (2*c + 1) & m01) << 4
+				}
+				put64(lo[m:m+8], l)
+				put64(hi[m:m+8], h)
 			}
+			lanes32(&aux, int32(sc[2*c]), &lo, (*[32]byte)(q8[64*c:]))
+			lanes32(&aux, int32(sc[2*c+1]), &hi, (*[32]byte)(q8[64*c+32:]))
 		}
-		d := fp16Table[binary.LittleEndian.Uint16(wb[0:2])] * yd
-		for l := range aux {
-			sums[l] += float32(d * float32(aux[l]))
-		}
+		sumLanes(&sums, fp16Table[binary.LittleEndian.Uint16(wb[0:2])]*yd, &aux)
 		dmin := fp16Table[binary.LittleEndian.Uint16(wb[2:4])] * yd
 		sumf -= float32(dmin * float32(sumi))
 	}
@@ -381,55 +406,15 @@ func dotQ4K(n int, w, x []byte) float32 {
 	return sumf
 }
 
-// ggml_vec_dot_q5_K_q8_K: as q4_K, with the fifth bit from qh.
-func dotQ5K(n int, w, x []byte) float32 {
-	nb := n / QK_K
-	w, x = w[:nb*q5KBytes], x[:nb*q8KBytes]
-	var sums [8]float32
-	var sumf float32
-	for i := 0; i < nb; i++ {
-		wb := (*[q5KBytes]byte)(w[i*q5KBytes:])
-		yd, q8, bs := q8K((*[q8KBytes]byte)(x[i*q8KBytes:]))
-		sc, mn := scalesMinsK4((*[12]byte)(wb[4:16]))
-		sumi := minsSum(bs, &mn)
-		qh := (*[32]byte)(wb[16:48])
-		var aux [8]int32
-		for c := 0; c < 4; c++ {
-			q4 := (*[32]byte)(wb[48+32*c:])
-			ylo := (*[32]byte)(q8[64*c:])
-			yhi := (*[32]byte)(q8[64*c+32:])
-			b0, b1 := uint(2*c), uint(2*c+1)
-			s0, s1 := int32(sc[2*c]), int32(sc[2*c+1])
-			for l := 0; l < 8; l++ {
-				lo := (int32(q4[l]&15)|int32(qh[l]>>b0&1)<<4)*int32(int8(ylo[l])) +
-					(int32(q4[l+8]&15)|int32(qh[l+8]>>b0&1)<<4)*int32(int8(ylo[l+8])) +
-					(int32(q4[l+16]&15)|int32(qh[l+16]>>b0&1)<<4)*int32(int8(ylo[l+16])) +
-					(int32(q4[l+24]&15)|int32(qh[l+24]>>b0&1)<<4)*int32(int8(ylo[l+24]))
-				hi := (int32(q4[l]>>4)|int32(qh[l]>>b1&1)<<4)*int32(int8(yhi[l])) +
-					(int32(q4[l+8]>>4)|int32(qh[l+8]>>b1&1)<<4)*int32(int8(yhi[l+8])) +
-					(int32(q4[l+16]>>4)|int32(qh[l+16]>>b1&1)<<4)*int32(int8(yhi[l+16])) +
-					(int32(q4[l+24]>>4)|int32(qh[l+24]>>b1&1)<<4)*int32(int8(yhi[l+24]))
-				aux[l] += s0*lo + s1*hi
-			}
-		}
-		d := fp16Table[binary.LittleEndian.Uint16(wb[0:2])] * yd
-		for l := range aux {
-			sums[l] += float32(d * float32(aux[l]))
-		}
-		dmin := fp16Table[binary.LittleEndian.Uint16(wb[2:4])] * yd
-		sumf -= float32(dmin * float32(sumi))
-	}
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
-}
+func dotQ4K(n int, w, x []byte) float32 { return dotQ45K(n, w, x, q4KBytes) }
+func dotQ5K(n int, w, x []byte) float32 { return dotQ45K(n, w, x, q5KBytes) }
 
 // ggml_vec_dot_q6_K_q8_K.
 func dotQ6K(n int, w, x []byte) float32 {
 	nb := n / QK_K
 	w, x = w[:nb*q6KBytes], x[:nb*q8KBytes]
 	var sums [8]float32
+	var a [32]byte
 	for i := 0; i < nb; i++ {
 		wb := (*[q6KBytes]byte)(w[i*q6KBytes:])
 		yd, q8, _ := q8K((*[q8KBytes]byte)(x[i*q8KBytes:]))
@@ -441,27 +426,17 @@ func dotQ6K(n int, w, x []byte) float32 {
 			for k := 0; k < 4; k++ {
 				// Quants 32k..32k+31 of this half: low nibbles of ql[0:32]
 				// (k=0) or ql[32:64] (k=1), high nibbles for k=2,3; two
-				// high bits from qh at bit 2k.
+				// high bits from qh at bit 2k; minus 32.
 				qlk := (*[32]byte)(ql[32*(k&1):])
-				ls := uint(4 * (k >> 1))
-				hs := uint(2 * k)
-				y := (*[32]byte)(q8[128*h+32*k:])
-				s0, s1 := int32(int8(sc[2*k])), int32(int8(sc[2*k+1]))
-				for l := 0; l < 8; l++ {
-					a0 := int32(qlk[l]>>ls&15|(qh[l]>>hs&3)<<4) - 32
-					a1 := int32(qlk[l+8]>>ls&15|(qh[l+8]>>hs&3)<<4) - 32
-					a2 := int32(qlk[l+16]>>ls&15|(qh[l+16]>>hs&3)<<4) - 32
-					a3 := int32(qlk[l+24]>>ls&15|(qh[l+24]>>hs&3)<<4) - 32
-					g0 := a0*int32(int8(y[l])) + a1*int32(int8(y[l+8]))
-					g1 := a2*int32(int8(y[l+16])) + a3*int32(int8(y[l+24]))
-					aux[l] += s0*g0 + s1*g1
+				ls, hs := uint(4*(k>>1)), uint(2*k)
+				for m := 0; m < 32; m += 8 {
+					v := le64(qlk[m:m+8])>>ls&m0F | (le64(qh[m:m+8])>>hs&m03)<<4
+					put64(a[m:m+8], sub32(v))
 				}
+				lanes16x2(&aux, int32(int8(sc[2*k])), int32(int8(sc[2*k+1])), &a, (*[32]byte)(q8[128*h+32*k:]))
 			}
 		}
-		d := fp16Table[binary.LittleEndian.Uint16(wb[208:210])] * yd
-		for l := range aux {
-			sums[l] += float32(d * float32(aux[l]))
-		}
+		sumLanes(&sums, fp16Table[binary.LittleEndian.Uint16(wb[208:210])]*yd, &aux)
 	}
 	var sumf float32
 	for _, s := range sums {
