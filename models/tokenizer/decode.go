@@ -7,26 +7,28 @@ import (
 )
 
 // buildPieces renders every token once, as llama.cpp's token-to-piece
-// cache does (with special=true); Piece only decides whether to show it.
+// cache does (with special=true); piece only decides whether to show it.
+// The pieces share one buffer so a large vocabulary costs two allocations.
 func (t *Tokenizer) buildPieces() {
-	t.pieces = make([][]byte, len(t.tokens))
+	t.pieceEnd = make([]uint32, len(t.tokens))
+	var buf []byte
 	for id, text := range t.tokens {
 		a := t.attrs[id]
-		var p []byte
 		switch {
 		case a&(attrUnknown|attrControl|attrUserDefined) != 0:
-			p = []byte(text)
+			buf = append(buf, text...)
 		case a&attrNormal != 0:
 			if t.model == modelSPM {
-				p = []byte(strings.ReplaceAll(text, escapedSpace, " "))
+				buf = append(buf, strings.ReplaceAll(text, escapedSpace, " ")...)
 			} else {
-				p = decodeByteText(text)
+				buf = appendByteText(buf, text)
 			}
 		case a&attrByte != 0:
-			p = []byte{tokenByte(text)}
+			buf = append(buf, tokenByte(text))
 		}
-		t.pieces[id] = p
+		t.pieceEnd[id] = uint32(len(buf))
 	}
+	t.pieceBuf = buf
 }
 
 // tokenByte is llama.cpp's token_to_byte: the hex digits of "<0xXX>".
@@ -48,10 +50,9 @@ func tokenByte(text string) byte {
 	return b
 }
 
-// decodeByteText undoes GPT-2's bytes_to_unicode for one token, marking
+// appendByteText undoes GPT-2's bytes_to_unicode for one token, marking
 // runes outside the mapping the way llama_decode_text does.
-func decodeByteText(text string) []byte {
-	var out []byte
+func appendByteText(out []byte, text string) []byte {
 	for _, r := range decodeCpts(text, nil) {
 		if b, ok := runeToByte[r]; ok {
 			out = append(out, b)
@@ -73,7 +74,11 @@ func (t *Tokenizer) piece(id int32, special bool) []byte {
 	if !special && t.attrs[id]&(attrUnknown|attrControl) != 0 {
 		return nil
 	}
-	return t.pieces[id]
+	start := uint32(0)
+	if id > 0 {
+		start = t.pieceEnd[id-1]
+	}
+	return t.pieceBuf[start:t.pieceEnd[id]:t.pieceEnd[id]]
 }
 
 // Piece returns the bytes of one token as llama_token_to_piece renders it
@@ -95,9 +100,10 @@ func (t *Tokenizer) RenderPiece(id int32, special bool) ([]byte, error) {
 
 // Decode turns ids back into text: the pieces of Piece concatenated, less
 // the one space SentencePiece's add_space_prefix put before the text
-// (taken from the first token that renders anything). Text encoded
-// without ParseSpecial comes back unchanged when it is valid UTF-8.
-// Detokenize does exactly what llama_detokenize does instead.
+// (taken from the first token that renders anything). Valid UTF-8 encoded
+// without ParseSpecial comes back unchanged, except that SentencePiece
+// reads ▁ in the input as a space and puts a space after user-defined
+// tokens. Detokenize does exactly what llama_detokenize does instead.
 func (t *Tokenizer) Decode(ids []int32) (string, error) {
 	var b []byte
 	strip := t.addSpacePrefix

@@ -408,8 +408,14 @@ func TestFromGGUFKeys(t *testing.T) {
 	// An id past the vocabulary keeps llama.cpp's default.
 	m := base()
 	m["tokenizer.ggml.eos_token_id"] = uint32(1 << 31)
-	if tk, err := FromGGUF(ggufOf(t, m)); err != nil || tk.EOS() != 11 {
-		t.Errorf("EOS = %d, %v; want the default 11", tk.EOS(), err)
+	m["tokenizer.ggml.padding_token_id"] = int32(-1)
+	m["tokenizer.ggml.eot_token_id"] = uint32(3)
+	tk, err = FromGGUF(ggufOf(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.EOS() != 11 || tk.pad != -1 || !tk.IsEOG(3) || !tk.IsEOG(11) {
+		t.Errorf("EOS = %d, PAD = %d, EOG %v; want the default 11, -1 and EOT 3", tk.EOS(), tk.pad, tk.EOGs())
 	}
 }
 

@@ -23,8 +23,11 @@ import (
 // New takes every field literally; FromGGUF fills in llama.cpp's defaults
 // for keys a file leaves out.
 type Vocab struct {
-	Model  string    // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
-	Pre    string    // tokenizer.ggml.pre ("default", "gpt-2", "llama-bpe", "qwen2", ...); "" when absent
+	Model string // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+	// Pre is tokenizer.ggml.pre ("default", "gpt-2", "llama-bpe", "qwen2",
+	// ...), "" when absent. Only BPE uses it; llama.cpp ignores it for
+	// SentencePiece, and so does New.
+	Pre    string
 	Tokens []string  // tokenizer.ggml.tokens; an id is an index
 	Scores []float32 // tokenizer.ggml.scores, SentencePiece merge priorities; may be nil
 	// Types are llama token types: 1 normal, 2 unknown, 3 control,
@@ -43,9 +46,10 @@ type Vocab struct {
 	// it: every special token of a Phi-3 model swallows the whitespace
 	// after it.
 	Name string
-	// ExtraEOG lists end-of-generation ids beyond EOS (end-of-turn,
-	// end-of-message, FIM pad/repo/separator). Tokens whose text llama.cpp
-	// recognizes ("<|eot_id|>", "<|im_end|>", ...) are added on their own.
+	// ExtraEOG lists end-of-generation ids beyond EOS: end-of-turn,
+	// end-of-message and FIM pad/repo/separator tokens named by their
+	// keys. Tokens whose text llama.cpp recognizes ("<|eot_id|>",
+	// "<|im_end|>", ...) are added without being listed.
 	ExtraEOG []int32
 }
 
@@ -95,8 +99,12 @@ type Tokenizer struct {
 	addBOS, addEOS, addSpacePrefix bool
 
 	eog     map[int32]bool
-	special []int32  // tokens cut out of the input before tokenizing, longest first
-	pieces  [][]byte // llama_token_to_piece with special=true, per id
+	special []int32 // tokens cut out of the input before tokenizing, longest first
+
+	// llama_token_to_piece with special=true: piece id is
+	// pieceBuf[pieceEnd[id-1]:pieceEnd[id]].
+	pieceBuf []byte
+	pieceEnd []uint32
 
 	byteTok [256]int32 // SPM: <0xXX> (or the byte itself); BPE: the one-byte string; -1 if none
 }
@@ -244,6 +252,9 @@ const (
 	keyPAD            = "tokenizer.ggml.padding_token_id"
 	keyEOT            = "tokenizer.ggml.eot_token_id"
 	keyEOM            = "tokenizer.ggml.eom_token_id"
+	keyFIMPad         = "tokenizer.ggml.fim_pad_token_id"
+	keyFIMRep         = "tokenizer.ggml.fim_rep_token_id"
+	keyFIMSep         = "tokenizer.ggml.fim_sep_token_id"
 	keyAddBOS         = "tokenizer.ggml.add_bos_token"
 	keyAddEOS         = "tokenizer.ggml.add_eos_token"
 	keyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
@@ -327,27 +338,28 @@ func VocabFromGGUF(f *gguf.File) (Vocab, error) {
 		return v, err
 	}
 	// An id past the vocabulary keeps the default, as in llama.cpp
-	// (stories260K stores padding_token_id = 2^32-1).
+	// (stories260K stores padding_token_id = 2^32-1); so does a negative
+	// one, which some converters write for "none".
 	ids := []struct {
 		key string
 		p   *int32
 	}{{keyBOS, &v.BOS}, {keyEOS, &v.EOS}, {keyUNK, &v.UNK}, {keyPAD, &v.PAD}}
 	for _, k := range ids {
-		u, err := f.Uint(k.key)
+		i, err := f.Int(k.key)
 		if opt(err) != nil {
 			return v, opt(err)
 		}
-		if err == nil && u < uint64(n) {
-			*k.p = int32(u)
+		if err == nil && i >= 0 && i < int64(n) {
+			*k.p = int32(i)
 		}
 	}
-	for _, key := range []string{keyEOT, keyEOM} {
-		u, err := f.Uint(key)
+	for _, key := range []string{keyEOT, keyEOM, keyFIMPad, keyFIMRep, keyFIMSep} {
+		i, err := f.Int(key)
 		if opt(err) != nil {
 			return v, opt(err)
 		}
-		if err == nil && u < uint64(n) {
-			v.ExtraEOG = append(v.ExtraEOG, int32(u))
+		if err == nil && i >= 0 && i < int64(n) {
+			v.ExtraEOG = append(v.ExtraEOG, int32(i))
 		}
 	}
 	if v.AddBOS, err = boolKey(f, keyAddBOS, v.AddBOS); err != nil {
