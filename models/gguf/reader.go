@@ -45,7 +45,8 @@ const (
 // from recursing without limit.
 const maxDepth = 8
 
-// Minimum encoded sizes used to reject absurd counts before allocating.
+// Minimum encoded sizes, used to cap what a claimed count may allocate by
+// what the bytes left could hold.
 const (
 	minKVSize         = 8 + 4 + 1         // key length, value type, 1-byte value
 	minTensorInfoSize = 8 + 4 + 8 + 4 + 8 // name length, n_dims, one dim, type, offset
@@ -113,13 +114,15 @@ type File struct {
 }
 
 // Open memory-maps the file at path read-only and parses it. The File must be
-// closed to release the mapping. Errors read "gguf: open PATH: ...".
+// closed to release the mapping, and the file must not be truncated while it
+// is open (touching pages that vanished faults). Errors read
+// "gguf: open PATH: ...". A File is safe for concurrent use until Close.
 func Open(path string) (*File, error) {
 	fail := func(err error) (*File, error) {
 		// An *fs.PathError already names the path; keep only its cause so the
-		// path is not repeated.
+		// path is not repeated. errors.Is(err, fs.ErrNotExist) still holds.
 		if pe, ok := errors.AsType[*fs.PathError](err); ok {
-			err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+			err = pe.Err
 		}
 		return nil, fmt.Errorf("gguf: open %s: %w", path, err)
 	}
@@ -178,7 +181,8 @@ func (f *File) Close() error {
 // Size returns the file's length in bytes.
 func (f *File) Size() int64 { return f.size }
 
-// Lookup returns the metadata value stored under key.
+// Lookup returns the metadata value stored under key. An array's slice is
+// shared with the File, so copy it before modifying; the typed getters copy.
 func (f *File) Lookup(key string) (Value, bool) {
 	i, ok := f.keys[key]
 	if !ok {

@@ -88,7 +88,7 @@ func Write(w io.Writer, version uint32, kvs []KV, tensors []WriterTensor, alignm
 		off += pad(uint64(size), alignment)
 	}
 
-	e := &encoder{w: bufio.NewWriterSize(w, 1<<20)}
+	e := &encoder{w: bufio.NewWriterSize(w, 64<<10)}
 	e.u32(Magic)
 	e.u32(version)
 	e.u64(uint64(len(tensors)))
