@@ -40,41 +40,27 @@ func fp16ToFP32Slow(h uint16) float32 {
 func FP32ToFP16(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
+	u := b & 0x7fffffff
+	switch {
+	case u >= 0x477ff000: // at least 65520 (rounds to inf), inf or NaN
+		if u > 0x7f800000 {
 			return sign | 0x7e00
 		}
 		return sign | 0x7c00
+	case u >= 0x38800000: // normal half: rebias the exponent, round the
+		// 13 dropped mantissa bits to nearest even; a carry into the
+		// exponent is the correct result
+		return sign | uint16((u-0x38000000+0xfff+(u>>13)&1)>>13)
 	}
-	e := exp - 127 + 15 // biased half exponent
-	if e >= 0x1f {
-		return sign | 0x7c00
+	// Subnormal half (or zero): the significand with its implicit bit,
+	// shifted right by 126-exp and rounded to nearest even. A carry out of
+	// the top lands on the smallest normal, which is the right encoding.
+	shift := 126 - u>>23
+	if shift > 24 {
+		return sign
 	}
-	if e <= 0 {
-		// Subnormal half: the significand (with its implicit bit) shifted
-		// right by 14-e, rounded to nearest even. A carry out of the top
-		// lands on the smallest normal, which is the right encoding.
-		shift := uint32(14 - e)
-		if shift > 24 {
-			return sign
-		}
-		m := mant | 0x800000
-		q := m >> shift
-		r := m & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if r > half || (r == half && q&1 == 1) {
-			q++
-		}
-		return sign | uint16(q)
-	}
-	q := uint32(e)<<10 | mant>>13
-	r := mant & 0x1fff
-	if r > 0x1000 || (r == 0x1000 && q&1 == 1) {
-		q++ // a carry into the exponent is correct, up to and including inf
-	}
-	return sign | uint16(q)
+	m := u&0x7fffff | 0x800000
+	return sign | uint16((m+(1<<(shift-1)-1)+(m>>shift)&1)>>shift)
 }
 
 // BF16ToFP32 converts a bfloat16 value (given by its bits) to float32; it is

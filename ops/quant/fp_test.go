@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -168,5 +169,35 @@ func TestBF16(t *testing.T) {
 		if got := FP32ToBF16(math.Float32frombits(c.bits)); got != c.h {
 			t.Errorf("FP32ToBF16(%#08x) = %#04x, want %#04x", c.bits, got, c.h)
 		}
+	}
+}
+
+// TestFP32ToFP16Exhaustive compares all 2^32 inputs with ggml's fallback
+// (about a minute); run it with KILN_EXHAUSTIVE=1.
+func TestFP32ToFP16Exhaustive(t *testing.T) {
+	if os.Getenv("KILN_EXHAUSTIVE") == "" {
+		t.Skip("set KILN_EXHAUSTIVE=1 to check all 2^32 float32 inputs")
+	}
+	for b := uint64(0); b < 1<<32; b++ {
+		f := math.Float32frombits(uint32(b))
+		if got, want := FP32ToFP16(f), ggmlFP32ToFP16(f); got != want {
+			t.Fatalf("FP32ToFP16(%#08x) = %#04x, ggml = %#04x", b, got, want)
+		}
+	}
+}
+
+// roundf must equal C's roundf (half away from zero) on the q8 range.
+func TestRoundf(t *testing.T) {
+	check := func(f float32) {
+		if got, want := roundf(f), int8(math.Round(float64(f))); got != want {
+			t.Fatalf("roundf(%v) = %d, want %d", f, got, want)
+		}
+	}
+	for b := uint32(0); b <= 0x43000000; b += 7 { // every 7th pattern up to 128
+		check(math.Float32frombits(b))
+		check(-math.Float32frombits(b))
+	}
+	for _, f := range []float32{0.5, -0.5, 1.5, -1.5, 126.5, -126.5, 0.49999997, -0.49999997, 127.00001} {
+		check(f)
 	}
 }

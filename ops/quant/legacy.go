@@ -232,8 +232,18 @@ func amax32(x *[32]float32) float32 {
 }
 
 // roundf rounds half away from zero, like C's roundf, which the q8_0 and
-// q8_1 reference quantizers use (not nearest-even).
-func roundf(v float32) int8 { return int8(math.Round(float64(v))) }
+// q8_1 reference quantizers use (not nearest-even). It truncates, then
+// adjusts by the exact remainder; valid for |v| < 2^31 (q8 needs ±127.x).
+func roundf(v float32) int8 {
+	i := int32(v)
+	f := v - float32(i)
+	if f >= 0.5 {
+		i++
+	} else if f <= -0.5 {
+		i--
+	}
+	return int8(i)
+}
 
 // quantQ8_0 is quantize_row_q8_0_ref: d = amax/127, id = 1/d, q = roundf(x*id).
 func quantQ8_0(x []float32, dst []byte) {
