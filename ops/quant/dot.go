@@ -3,6 +3,7 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 )
 
 // DotQ returns the dot product of one weight row w (type t, n elements)
@@ -14,6 +15,9 @@ import (
 // not allocate. It panics when t has no dot product or when w or x is
 // shorter than a row of n elements; n must be a multiple of t's block size.
 func DotQ(t Type, n int, w []byte, x []byte) float32 {
+	if bs := t.BlockSize(); bs == 0 || n < 0 || n%bs != 0 {
+		panic("quant.DotQ: row length " + strconv.Itoa(n) + " is not a multiple of the " + t.String() + " block size")
+	}
 	switch t {
 	case F32:
 		return dotF32(n, w, x)

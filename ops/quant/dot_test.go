@@ -562,13 +562,28 @@ func mustRowBytes(t Type, n int) int {
 	return rb
 }
 
-func TestDotQPanicsOnUnsupported(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("DotQ(Q8_K) did not panic")
-		}
-	}()
-	DotQ(Q8_K, 256, make([]byte, 292), make([]byte, 292))
+func TestDotQPanics(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		t    Type
+		n    int
+		w, x int // byte lengths
+	}{
+		{"unsupported type", Q8_K, 256, 292, 292},
+		{"unknown type", Type(99), 32, 64, 64},
+		{"partial block", Q8_0, 48, 68, 68},
+		{"short weights", Q4_K, 512, 144, 584},
+		{"short activations", Q8_0, 64, 68, 34},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: DotQ did not panic", c.name)
+				}
+			}()
+			DotQ(c.t, c.n, make([]byte, c.w), make([]byte, c.x))
+		}()
+	}
 }
 
 func TestNoAllocations(t *testing.T) {
