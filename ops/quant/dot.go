@@ -15,38 +15,49 @@ import (
 // not allocate. It panics when t has no dot product or when w or x is
 // shorter than a row of n elements; n must be a multiple of t's block size.
 func DotQ(t Type, n int, w []byte, x []byte) float32 {
-	if bs := t.BlockSize(); bs == 0 || n < 0 || n%bs != 0 {
-		panic("quant.DotQ: row length " + strconv.Itoa(n) + " is not a multiple of the " + t.String() + " block size")
-	}
 	switch t {
 	case F32:
-		return dotF32(n, w, x)
+		return dotF32(blocks(t, n, 1), w, x)
 	case F16:
-		return dotF16(n, w, x)
+		return dotF16(blocks(t, n, 1), w, x)
 	case BF16:
-		return dotBF16(n, w, x)
+		return dotBF16(blocks(t, n, 1), w, x)
 	case Q4_0:
-		return dotQ4_0(n, w, x)
+		return dotQ4_0(blocks(t, n, 32), w, x)
 	case Q4_1:
-		return dotQ4_1(n, w, x)
+		return dotQ4_1(blocks(t, n, 32), w, x)
 	case Q5_0:
-		return dotQ5_0(n, w, x)
+		return dotQ5_0(blocks(t, n, 32), w, x)
 	case Q5_1:
-		return dotQ5_1(n, w, x)
+		return dotQ5_1(blocks(t, n, 32), w, x)
 	case Q8_0:
-		return dotQ8_0(n, w, x)
+		return dotQ8_0(blocks(t, n, 32), w, x)
 	case Q2_K:
-		return dotQ2K(n, w, x)
+		return dotQ2K(blocks(t, n, QK_K), w, x)
 	case Q3_K:
-		return dotQ3K(n, w, x)
+		return dotQ3K(blocks(t, n, QK_K), w, x)
 	case Q4_K:
-		return dotQ4K(n, w, x)
+		return dotQ4K(blocks(t, n, QK_K), w, x)
 	case Q5_K:
-		return dotQ5K(n, w, x)
+		return dotQ5K(blocks(t, n, QK_K), w, x)
 	case Q6_K:
-		return dotQ6K(n, w, x)
+		return dotQ6K(blocks(t, n, QK_K), w, x)
 	}
 	panic("quant.DotQ: no dot product for type " + t.String())
+}
+
+// blocks returns n after checking that it is a whole number of blocks of
+// size bs (a constant at each call, unlike the map behind t.BlockSize).
+func blocks(t Type, n, bs int) int {
+	if n < 0 || n%bs != 0 {
+		badRowLength(t, n)
+	}
+	return n
+}
+
+// badRowLength panics; kept out of blocks so that blocks inlines.
+func badRowLength(t Type, n int) {
+	panic("quant.DotQ: row length " + strconv.Itoa(n) + " is not a multiple of the " + t.String() + " block size")
 }
 
 // DotRef quantizes x to VecDotType(t) and returns DotQ of it with the
