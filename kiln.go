@@ -1,0 +1,233 @@
+// Package kiln loads GGUF models and runs them: build the architecture's
+// graph, lower it once per shape class, and step it on a runtime.
+//
+//	m, err := kiln.Load("model.gguf", kiln.Options{})
+//	s := m.NewSession()
+//	logits, err := s.Eval(ids, false)
+package kiln
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"sync"
+
+	"github.com/kiln-ml/kiln/graph"
+	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/models/gguf"
+	_ "github.com/kiln-ml/kiln/models/llama" // registers "llama"
+	"github.com/kiln-ml/kiln/models/tokenizer"
+	krt "github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/cpu"
+)
+
+// Options configure Load.
+type Options struct {
+	// Threads for the CPU runtime; 0 means every core.
+	Threads int
+	// Context is the KV cache length; 0 means the model's training context, capped at 4096.
+	Context int
+	// DisablePasses switches lowering passes off by name.
+	DisablePasses []string
+}
+
+// PrefillChunks are the prefill shape classes, largest first. A prompt is
+// split greedily into these; each class is lowered once and reused.
+var PrefillChunks = []int{256, 64, 16, 4, 1}
+
+// Model is a loaded GGUF model. It is safe for concurrent use; each Session is not.
+type Model struct {
+	File  *gguf.File
+	Arch  models.Model
+	Tok   *tokenizer.Tokenizer
+	Ctx   int
+	opt   Options
+	rt    *cpu.Runtime
+	mu    sync.Mutex
+	exes  map[models.Shape]krt.Executable
+	close sync.Once
+}
+
+// Load opens a GGUF file, reads its architecture and tokenizer, and starts a CPU runtime.
+func Load(path string, opt Options) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newModel(f, opt)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func newModel(f *gguf.File, opt Options) (*Model, error) {
+	arch, err := models.Load(f)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	h := arch.Hyper()
+	if tok.VocabSize() != h.NVocab {
+		return nil, fmt.Errorf("tokenizer has %d tokens, model vocabulary is %d", tok.VocabSize(), h.NVocab)
+	}
+	ctx := opt.Context
+	if ctx == 0 {
+		ctx = min(h.NCtxTrain, 4096)
+	}
+	if ctx < 1 || ctx > 1<<20 {
+		return nil, fmt.Errorf("context length %d out of range [1, %d]", ctx, 1<<20)
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = goruntime.NumCPU()
+	}
+	// Check the lowering options once, so a bad pass name fails at load.
+	if _, err := lower.Compile(&graph.Graph{}, lower.Options{Disable: opt.DisablePasses, Stop: "deadcode"}); err != nil {
+		return nil, err
+	}
+	return &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}}, nil
+}
+
+// Close stops the runtime and unmaps the file. Sessions must not be used after.
+func (m *Model) Close() error {
+	var err error
+	m.close.Do(func() {
+		m.rt.Close()
+		err = m.File.Close()
+	})
+	return err
+}
+
+// Hyper returns the model's hyperparameters.
+func (m *Model) Hyper() models.Hyper { return m.Arch.Hyper() }
+
+// Threads is the CPU runtime's worker count.
+func (m *Model) Threads() int { return m.rt.Threads() }
+
+// Graph builds the model's graph for a shape class (for dumps).
+func (m *Model) Graph(s models.Shape) (*graph.Graph, error) {
+	if s.Ctx == 0 {
+		s.Ctx = m.Ctx
+	}
+	return models.BuildGraph(m.Arch, m.File, s)
+}
+
+// Compile lowers the graph for s with the model's pass options plus extra.
+func (m *Model) Compile(s models.Shape, extra lower.Options) (*lower.Program, error) {
+	g, err := m.Graph(s)
+	if err != nil {
+		return nil, err
+	}
+	extra.Disable = append(append([]string(nil), m.opt.DisablePasses...), extra.Disable...)
+	return lower.Compile(g, extra)
+}
+
+// executable returns the loaded program for a shape class, building it on first use.
+func (m *Model) executable(tokens int, all bool) (krt.Executable, error) {
+	s := models.Shape{Tokens: tokens, Ctx: m.Ctx, AllLogits: all && tokens > 1}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.exes[s]; ok {
+		return e, nil
+	}
+	p, err := m.Compile(s, lower.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e, err := m.rt.Load(p, models.Params{F: m.File})
+	if err != nil {
+		return nil, err
+	}
+	m.exes[s] = e
+	return e, nil
+}
+
+// Session is one sequence: its own KV cache and position. Not safe for concurrent use.
+type Session struct {
+	m     *Model
+	state krt.State
+	pos   int
+	// logits holds the rows Eval returns; reused to avoid per-call allocation.
+	logits []float32
+}
+
+// NewSession starts an empty sequence.
+func (m *Model) NewSession() (*Session, error) {
+	e, err := m.executable(1, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{m: m, state: e.NewState()}, nil
+}
+
+// Pos is the number of tokens evaluated so far.
+func (s *Session) Pos() int { return s.pos }
+
+// Reset empties the sequence.
+func (s *Session) Reset() {
+	s.state.Reset()
+	s.pos = 0
+}
+
+// KVBytes is the memory the KV cache holds.
+func (s *Session) KVBytes() int64 { return s.state.Bytes() }
+
+// Eval appends tokens to the sequence and returns logits: for every token
+// (len(tokens) rows of NVocab) when all is set, else for the last one only.
+// The slice is reused by the next call.
+func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("eval: no tokens")
+	}
+	if s.pos+len(tokens) > s.m.Ctx {
+		return nil, fmt.Errorf("eval: %d tokens at position %d exceed the context length %d", len(tokens), s.pos, s.m.Ctx)
+	}
+	nv := s.m.Hyper().NVocab
+	for i, id := range tokens {
+		if id < 0 || int(id) >= nv {
+			return nil, fmt.Errorf("eval: token %d: id %d out of range [0,%d)", i, id, nv)
+		}
+	}
+	rows := 1
+	if all {
+		rows = len(tokens)
+	}
+	if cap(s.logits) < rows*nv {
+		s.logits = make([]float32, rows*nv)
+	}
+	s.logits = s.logits[:rows*nv]
+	done := 0
+	for done < len(tokens) {
+		n := chunkFor(len(tokens) - done)
+		e, err := s.m.executable(n, all)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.Step(s.state, krt.Inputs{Tokens: tokens[done : done+n], Pos: s.pos}); err != nil {
+			return nil, err
+		}
+		out := e.Output(0)
+		if all {
+			copy(s.logits[done*nv:], out)
+		} else if done+n == len(tokens) {
+			copy(s.logits, out[len(out)-nv:])
+		}
+		s.pos += n
+		done += n
+	}
+	return s.logits, nil
+}
+
+func chunkFor(n int) int {
+	for _, c := range PrefillChunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}

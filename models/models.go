@@ -1,0 +1,228 @@
+// Package models turns GGUF files into graphs: a registry of architectures
+// by name, the shape classes a graph is built for, and adapters that expose
+// a file's tensors to the graph builder and to runtimes.
+package models
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kiln-ml/kiln/graph"
+	"github.com/kiln-ml/kiln/models/gguf"
+	"github.com/kiln-ml/kiln/ops"
+)
+
+// Shape is a shape class: everything that fixes a graph's topology. What
+// changes per token (the position) is an input, never part of the Shape.
+type Shape struct {
+	Tokens    int  // tokens per step: 1 for decode, the chunk size for prefill
+	Ctx       int  // KV cache length
+	AllLogits bool // output logits for every token, not just the last
+}
+
+// Hyper are the hyperparameters every decoder-only architecture shares.
+type Hyper struct {
+	Arch      string
+	Name      string
+	NVocab    int
+	NCtxTrain int
+	NEmbd     int
+	NLayer    int
+	NHead     int
+	NKVHead   int
+	HeadDim   int
+	NFF       int
+}
+
+// Model is an architecture bound to one file's configuration.
+type Model interface {
+	Hyper() Hyper
+	// Build emits the graph for a shape class. Inputs are "tokens" (i32[T])
+	// and "pos" (i32[1]); the output is logits f32[T or 1, NVocab].
+	Build(b *graph.Builder, s Shape) error
+}
+
+// Loader reads and validates an architecture's configuration from a file.
+type Loader func(f *gguf.File) (Model, error)
+
+var (
+	mu     sync.RWMutex
+	arches = map[string]Loader{}
+)
+
+// Register makes an architecture available under its general.architecture name.
+func Register(name string, l Loader) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := arches[name]; dup {
+		panic("models: architecture " + name + " registered twice")
+	}
+	arches[name] = l
+}
+
+// Architectures lists the registered names.
+func Architectures() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var n []string
+	for k := range arches {
+		n = append(n, k)
+	}
+	slices.Sort(n)
+	return n
+}
+
+// ErrUnknownArch is returned for a general.architecture no loader handles.
+var ErrUnknownArch = errors.New("unknown architecture")
+
+// Load picks the architecture named by the file and reads its configuration.
+func Load(f *gguf.File) (Model, error) {
+	arch, err := f.String("general.architecture")
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	mu.RLock()
+	l, ok := arches[arch]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("model: %w %q (known: %s)", ErrUnknownArch, arch, strings.Join(Architectures(), ", "))
+	}
+	m, err := l(f)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", arch, err)
+	}
+	return m, nil
+}
+
+// Params exposes a file's tensors to graph.Builder.
+type Params struct{ F *gguf.File }
+
+// ParamType returns a tensor's kiln type (dims reversed into row-major order).
+func (p Params) ParamType(name string) (ops.TensorType, bool) {
+	t, ok := p.F.Tensor(name)
+	if !ok {
+		return ops.TensorType{}, false
+	}
+	return TensorType(t), true
+}
+
+// TensorData returns a tensor's bytes (for runtimes).
+func (p Params) TensorData(name string) ([]byte, bool) {
+	t, ok := p.F.Tensor(name)
+	if !ok {
+		return nil, false
+	}
+	return p.F.TensorData(t), true
+}
+
+// TensorType converts a GGUF tensor header to a kiln type.
+func TensorType(t *gguf.TensorInfo) ops.TensorType {
+	shape := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		shape[len(t.Dims)-1-i] = int(d)
+	}
+	return ops.TensorType{Shape: shape, DType: t.Type}
+}
+
+// BuildGraph builds m's graph for shape s.
+func BuildGraph(m Model, f *gguf.File, s Shape) (*graph.Graph, error) {
+	h := m.Hyper()
+	name := fmt.Sprintf("%s.t%d", h.Arch, s.Tokens)
+	b := graph.NewBuilder(name, Params{F: f})
+	if err := m.Build(b, s); err != nil {
+		return nil, err
+	}
+	return b.Finish()
+}
+
+// Config reads typed keys under an architecture prefix and remembers the
+// first error, so a loader reads every key and reports one clear problem.
+type Config struct {
+	F    *gguf.File
+	Arch string
+	Err  error
+}
+
+func (c *Config) key(k string) string { return c.Arch + "." + k }
+
+func (c *Config) fail(err error) {
+	if c.Err == nil {
+		c.Err = err
+	}
+}
+
+// Int reads a required positive integer key (prefixed with the architecture).
+func (c *Config) Int(k string) int {
+	v, err := c.F.Uint(c.key(k))
+	if err != nil {
+		c.fail(err)
+		return 0
+	}
+	if v == 0 || v > 1<<31 {
+		c.fail(fmt.Errorf("key %q: value %d out of range", c.key(k), v))
+		return 0
+	}
+	return int(v)
+}
+
+// IntOr reads an optional integer key.
+func (c *Config) IntOr(k string, def int) int {
+	if _, ok := c.F.Lookup(c.key(k)); !ok {
+		return def
+	}
+	return c.Int(k)
+}
+
+// Float reads a required float key.
+func (c *Config) Float(k string) float32 {
+	v, err := c.F.Float(c.key(k))
+	if err != nil {
+		c.fail(err)
+	}
+	return float32(v)
+}
+
+// FloatOr reads an optional float key.
+func (c *Config) FloatOr(k string, def float32) float32 {
+	if _, ok := c.F.Lookup(c.key(k)); !ok {
+		return def
+	}
+	return c.Float(k)
+}
+
+// StringOr reads an optional string key.
+func (c *Config) StringOr(k string, def string) string {
+	if _, ok := c.F.Lookup(c.key(k)); !ok {
+		return def
+	}
+	v, err := c.F.String(c.key(k))
+	if err != nil {
+		c.fail(err)
+	}
+	return v
+}
+
+// Check records an inconsistency naming the key involved.
+func (c *Config) Check(ok bool, k string, format string, args ...any) {
+	if !ok {
+		c.fail(fmt.Errorf("key %q: %s", c.key(k), fmt.Sprintf(format, args...)))
+	}
+}
+
+// VocabSize finds the vocabulary size: {arch}.vocab_size, else the token list, else the embedding rows.
+func (c *Config) VocabSize() int {
+	if _, ok := c.F.Lookup(c.key("vocab_size")); ok {
+		return c.Int("vocab_size")
+	}
+	if toks, err := c.F.Strings("tokenizer.ggml.tokens"); err == nil {
+		return len(toks)
+	}
+	if t, ok := c.F.Tensor("token_embd.weight"); ok && len(t.Dims) == 2 {
+		return int(t.Dims[1])
+	}
+	c.fail(fmt.Errorf("key %q: missing, and no tokenizer.ggml.tokens or token_embd.weight to infer it", c.key("vocab_size")))
+	return 0
+}

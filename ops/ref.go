@@ -1,0 +1,327 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kiln-ml/kiln/ops/quant"
+)
+
+// Tensor is a value for the reference implementations: F32 activations in F,
+// I32 ids in I, anything else (weights of any format) as raw bytes in Raw.
+type Tensor struct {
+	Type TensorType
+	F    []float32
+	I    []int32
+	Raw  []byte
+}
+
+// NewTensor allocates a zeroed tensor of type t (F32 or I32 in their slices, others raw).
+func NewTensor(t TensorType) *Tensor {
+	x := &Tensor{Type: t}
+	switch t.DType {
+	case quant.F32:
+		x.F = make([]float32, t.Elems())
+	case quant.I32:
+		x.I = make([]int32, t.Elems())
+	default:
+		x.Raw = make([]byte, max(t.Bytes(), 0))
+	}
+	return x
+}
+
+// F32Data returns the tensor as float32 values, dequantizing when needed.
+func (x *Tensor) F32Data() ([]float32, error) {
+	if x.Type.DType == quant.F32 {
+		return x.F, nil
+	}
+	out := make([]float32, x.Type.Elems())
+	if err := quant.Dequantize(x.Type.DType, x.Raw, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Eval runs op o on inputs with reference semantics, writing into out (whose
+// type must be the inferred one). It is the oracle: slow and plain.
+func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
+	types := make([]TensorType, len(in))
+	for i, t := range in {
+		types[i] = t.Type
+	}
+	want, err := Infer(o, types, a)
+	if err != nil {
+		return err
+	}
+	if !want.Equal(out.Type) {
+		return fmt.Errorf("%s: output is %s, want %s", o, out.Type, want)
+	}
+	switch o {
+	case OpGetRows:
+		d := in[0].Type.Shape[1]
+		rb := int(in[0].Type.Bytes()) / in[0].Type.Shape[0]
+		for t, id := range in[1].I {
+			if id < 0 || int(id) >= in[0].Type.Shape[0] {
+				return fmt.Errorf("get_rows: id %d out of range [0,%d)", id, in[0].Type.Shape[0])
+			}
+			if err := GetRow(in[0].Type.DType, in[0].Raw[int(id)*rb:(int(id)+1)*rb], in[0].F, int(id), out.F[t*d:(t+1)*d]); err != nil {
+				return err
+			}
+		}
+	case OpRMSNorm:
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			RMSNormRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], a.Eps)
+		}
+	case OpMul, OpAdd:
+		d := out.Type.Cols()
+		b := in[1].F
+		for r := 0; r < out.Type.Rows(); r++ {
+			br := b
+			if len(b) != d {
+				br = b[r*d : (r+1)*d]
+			}
+			x, y := in[0].F[r*d:(r+1)*d], out.F[r*d:(r+1)*d]
+			if o == OpMul {
+				for i := range y {
+					y[i] = x[i] * br[i]
+				}
+			} else {
+				for i := range y {
+					y[i] = x[i] + br[i]
+				}
+			}
+		}
+	case OpMatMul:
+		w := in[1]
+		n, k := w.Type.Shape[0], w.Type.Shape[1]
+		vt := quant.VecDotType(w.Type.DType)
+		xb, _ := vt.RowBytes(k)
+		wb, _ := w.Type.DType.RowBytes(k)
+		wraw := w.Raw
+		if w.Type.DType == quant.F32 && wraw == nil {
+			wraw = f32Bytes(w.F)
+		}
+		xq := make([]byte, xb)
+		for t := 0; t < out.Type.Shape[0]; t++ {
+			if in[0].Type.DType == quant.F32 {
+				if err := quant.Quantize(vt, in[0].F[t*k:(t+1)*k], xq); err != nil {
+					return err
+				}
+			} else {
+				xq = in[0].Raw[t*xb : (t+1)*xb]
+			}
+			for j := 0; j < n; j++ {
+				out.F[t*n+j] = quant.DotQ(w.Type.DType, k, wraw[j*wb:(j+1)*wb], xq)
+			}
+		}
+	case OpRope:
+		var ff []float32
+		if len(in) == 3 {
+			ff = in[2].F
+		}
+		cs := make([]float32, a.RopeDims)
+		d := out.Type.Cols()
+		for t := 0; t < out.Type.Rows(); t++ {
+			RopeCache(cs, int(in[1].I[0])+t, a, ff)
+			for h := 0; h < a.NHead; h++ {
+				o := t*d + h*a.HeadDim
+				RopeHead(out.F[o:o+a.HeadDim], in[0].F[o:o+a.HeadDim], cs, a.RopeMode)
+			}
+		}
+	case OpSiLU:
+		for i, x := range in[0].F {
+			out.F[i] = SiLU(x)
+		}
+	case OpSwiGLU:
+		for i, g := range in[0].F {
+			out.F[i] = SiLU(g) * in[1].F[i]
+		}
+	case OpSoftmax:
+		d := out.Type.Cols()
+		scale := a.Scale
+		if scale == 0 {
+			scale = 1
+		}
+		for r := 0; r < out.Type.Rows(); r++ {
+			y := out.F[r*d : (r+1)*d]
+			for i, x := range in[0].F[r*d : (r+1)*d] {
+				y[i] = x * scale
+			}
+			SoftmaxInPlace(y)
+		}
+	case OpKVWrite:
+		pos := int(in[2].I[0])
+		rows, d := in[1].Type.Shape[0], in[1].Type.Shape[1]
+		if pos < 0 || pos+rows > in[0].Type.Shape[0] {
+			return fmt.Errorf("kv_write: rows [%d,%d) exceed cache length %d", pos, pos+rows, in[0].Type.Shape[0])
+		}
+		copy(out.F, in[0].F)
+		copy(out.F[pos*d:(pos+rows)*d], in[1].F)
+	case OpAttention:
+		pos := int(in[3].I[0])
+		T := in[0].Type.Shape[0]
+		if pos < 0 || pos+T > in[1].Type.Shape[0] {
+			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[1].Type.Shape[0])
+		}
+		scores := make([]float32, pos+T)
+		qd := a.NHead * a.HeadDim
+		for t := 0; t < T; t++ {
+			for h := 0; h < a.NHead; h++ {
+				o := t*qd + h*a.HeadDim
+				AttentionHead(out.F[o:o+a.HeadDim], in[0].F[o:o+a.HeadDim], in[1].F, in[2].F, h, pos+t+1, a, scores)
+			}
+		}
+	case OpQuantize:
+		k := in[0].Type.Cols()
+		rb, _ := a.Type.RowBytes(k)
+		for t := 0; t < in[0].Type.Rows(); t++ {
+			if err := quant.Quantize(a.Type, in[0].F[t*k:(t+1)*k], out.Raw[t*rb:(t+1)*rb]); err != nil {
+				return err
+			}
+		}
+	case OpRows:
+		d := out.Type.Cols()
+		copy(out.F, in[0].F[a.Start*d:(a.Start+a.Count)*d])
+	default:
+		return fmt.Errorf("%s: no reference implementation", o)
+	}
+	return nil
+}
+
+// GetRow writes row id of a table into dst. For F32 tables held as floats, f is used.
+func GetRow(t quant.Type, raw []byte, f []float32, id int, dst []float32) error {
+	if t == quant.F32 && raw == nil {
+		copy(dst, f[id*len(dst):(id+1)*len(dst)])
+		return nil
+	}
+	return quant.Dequantize(t, raw, dst)
+}
+
+// RMSNormRow is llama.cpp's rms_norm: the sum of squares in float64, then a float32 scale.
+func RMSNormRow(dst, x []float32, eps float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v) * float64(v)
+	}
+	mean := float32(sum / float64(len(x)))
+	scale := float32(1 / math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		dst[i] = v * scale
+	}
+}
+
+// SiLU is x·σ(x), computed as llama.cpp does.
+func SiLU(x float32) float32 {
+	return x / (1 + float32(math.Exp(float64(-x))))
+}
+
+// SoftmaxInPlace normalizes y to a probability distribution; the sum is in float64 as in ggml.
+func SoftmaxInPlace(y []float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range y {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range y {
+		e := float32(math.Exp(float64(v - m)))
+		y[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range y {
+		y[i] *= inv
+	}
+}
+
+// RopeCache fills cs with (cos, sin) pairs for position p, as ggml_rope_cache_init
+// does: theta starts at p·scale and is multiplied by base^(-2/n_dims) per pair,
+// each pair's angle divided by its frequency factor when the model has them.
+func RopeCache(cs []float32, p int, a Attrs, ff []float32) {
+	scale := a.RopeScale
+	if scale == 0 {
+		scale = 1
+	}
+	thetaScale := float32(math.Pow(float64(a.RopeBase), -2.0/float64(a.RopeDims)))
+	theta := float32(p)
+	for i := 0; i < a.RopeDims; i += 2 {
+		f := float32(1)
+		if ff != nil {
+			f = ff[i/2]
+		}
+		th := scale * (theta / f)
+		cs[i] = float32(math.Cos(float64(th)))
+		cs[i+1] = float32(math.Sin(float64(th)))
+		theta *= thetaScale
+	}
+}
+
+// RopeHead rotates one head (x and dst may alias) with the cos/sin pairs from RopeCache.
+func RopeHead(dst, x, cs []float32, mode RopeMode) {
+	n := len(cs)
+	if mode == RopeNeox {
+		h := n / 2
+		for i := 0; i < h; i++ {
+			c, s := cs[2*i], cs[2*i+1]
+			x0, x1 := x[i], x[i+h]
+			dst[i] = x0*c - x1*s
+			dst[i+h] = x0*s + x1*c
+		}
+	} else {
+		for i := 0; i < n; i += 2 {
+			c, s := cs[i], cs[i+1]
+			x0, x1 := x[i], x[i+1]
+			dst[i] = x0*c - x1*s
+			dst[i+1] = x0*s + x1*c
+		}
+	}
+	copy(dst[n:], x[n:])
+}
+
+// AttentionHead computes one query head against the first kvLen cached rows:
+// softmax(q·kⱼ·scale)·vⱼ over j < kvLen. scores needs kvLen entries.
+func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []float32) {
+	hd := a.HeadDim
+	kvd := a.NKVHead * hd
+	kvh := head / (a.NHead / a.NKVHead)
+	scale := a.Scale
+	if scale == 0 {
+		scale = float32(1 / math.Sqrt(float64(hd)))
+	}
+	s := scores[:kvLen]
+	lo := 0
+	if a.Window > 0 {
+		// The query sits at kvLen-1 and sees keys p' with (kvLen-1)-p' < Window.
+		lo = max(0, kvLen-a.Window)
+	}
+	for j := range lo {
+		s[j] = float32(math.Inf(-1))
+	}
+	for j := lo; j < kvLen; j++ {
+		kr := k[j*kvd+kvh*hd : j*kvd+kvh*hd+hd]
+		var dot float32
+		for i, qv := range q {
+			dot += qv * kr[i]
+		}
+		s[j] = dot * scale
+	}
+	SoftmaxInPlace(s)
+	for i := range dst {
+		dst[i] = 0
+	}
+	for j, p := range s {
+		vr := v[j*kvd+kvh*hd : j*kvd+kvh*hd+hd]
+		for i := range dst {
+			dst[i] += p * vr[i]
+		}
+	}
+}
+
+func f32Bytes(f []float32) []byte {
+	b := make([]byte, 4*len(f))
+	for i, v := range f {
+		u := math.Float32bits(v)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+	return b
+}

@@ -1,0 +1,198 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/quant"
+)
+
+// matmulRowsPerChunk balances scheduling overhead against load balance.
+const matmulRowsPerChunk = 16
+
+// makeTask binds a step's buffers into a closure over chunks. Everything is
+// resolved here, at load, so running it allocates nothing.
+func (e *Executable) makeTask(s *lower.Step) (task, error) {
+	p := e.prog
+	out := &e.views[s.Out]
+	outT := p.Buffers[s.Out].Type
+	in := make([]*view, len(s.In))
+	inT := make([]ops.TensorType, len(s.In))
+	for i, id := range s.In {
+		in[i] = &e.views[id]
+		inT[i] = p.Buffers[id].Type
+	}
+	a := s.Attrs
+	rows, cols := outT.Rows(), outT.Cols()
+	switch s.Op {
+	case ops.OpGetRows:
+		tab := in[0]
+		tt := inT[0]
+		rb, err := tt.DType.RowBytes(tt.Shape[1])
+		if err != nil {
+			return task{}, err
+		}
+		if s.In[1] == e.tokID {
+			if e.vocab == 0 || tt.Shape[0] < e.vocab {
+				e.vocab = tt.Shape[0]
+			}
+		}
+		return task{chunks: rows, run: func(c, w int) {
+			id := int(in[1].i[c])
+			_ = quant.Dequantize(tt.DType, tab.b[id*rb:(id+1)*rb], out.f[c*cols:(c+1)*cols])
+		}}, nil
+	case ops.OpRMSNorm:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.RMSNormRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps)
+		}}, nil
+	case ops.OpMul, ops.OpAdd:
+		mul := s.Op == ops.OpMul
+		bcast := inT[1].Elems() == int64(cols)
+		return task{chunks: rows, run: func(c, w int) {
+			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
+			b := in[1].f
+			if !bcast {
+				b = b[c*cols : (c+1)*cols]
+			}
+			b = b[:len(y)]
+			x = x[:len(y)]
+			if mul {
+				for i := range y {
+					y[i] = x[i] * b[i]
+				}
+			} else {
+				for i := range y {
+					y[i] = x[i] + b[i]
+				}
+			}
+		}}, nil
+	case ops.OpSwiGLU:
+		return task{chunks: rows, run: func(c, w int) {
+			g, u, y := in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
+			for i := range y {
+				y[i] = ops.SiLU(g[i]) * u[i]
+			}
+		}}, nil
+	case ops.OpSiLU:
+		return task{chunks: rows, run: func(c, w int) {
+			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
+			for i := range y {
+				y[i] = ops.SiLU(x[i])
+			}
+		}}, nil
+	case ops.OpSoftmax:
+		scale := a.Scale
+		if scale == 0 {
+			scale = 1
+		}
+		return task{chunks: rows, run: func(c, w int) {
+			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
+			for i := range y {
+				y[i] = x[i] * scale
+			}
+			ops.SoftmaxInPlace(y)
+		}}, nil
+	case ops.OpQuantize:
+		k := inT[0].Cols()
+		rb, err := a.Type.RowBytes(k)
+		if err != nil {
+			return task{}, err
+		}
+		return task{chunks: inT[0].Rows(), run: func(c, w int) {
+			_ = quant.Quantize(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
+		}}, nil
+	case ops.OpMatMul:
+		return e.matmulTask(in[0], in[1], out, inT[0], inT[1])
+	case ops.OpRope:
+		var ff *view
+		if len(in) == 3 {
+			ff = in[2]
+		}
+		return task{chunks: rows, run: func(c, w int) {
+			cs := e.scratch[w][:a.RopeDims]
+			var f []float32
+			if ff != nil {
+				f = ff.f
+			}
+			ops.RopeCache(cs, int(in[1].i[0])+c, a, f)
+			for h := 0; h < a.NHead; h++ {
+				o := c*cols + h*a.HeadDim
+				ops.RopeHead(out.f[o:o+a.HeadDim], in[0].f[o:o+a.HeadDim], cs, a.RopeMode)
+			}
+		}}, nil
+	case ops.OpKVWrite:
+		// out aliases the cache (in[0]); the step bounds-checks pos beforehand.
+		n := inT[1].Elems()
+		d := inT[1].Cols()
+		return task{chunks: 1, run: func(c, w int) {
+			pos := int(in[2].i[0])
+			copy(in[0].f[pos*d:pos*d+int(n)], in[1].f)
+		}}, nil
+	case ops.OpAttention:
+		T := inT[0].Shape[0]
+		qd := a.NHead * a.HeadDim
+		return task{chunks: T * a.NHead, run: func(c, w int) {
+			t, h := c/a.NHead, c%a.NHead
+			o := t*qd + h*a.HeadDim
+			pos := int(in[3].i[0])
+			ops.AttentionHead(out.f[o:o+a.HeadDim], in[0].f[o:o+a.HeadDim], in[1].f, in[2].f, h, pos+t+1, a, e.scratch[w])
+		}}, nil
+	case ops.OpRows:
+		return task{chunks: 1, run: func(c, w int) {
+			copy(out.f, in[0].f[a.Start*cols:(a.Start+a.Count)*cols])
+		}}, nil
+	}
+	return task{}, fmt.Errorf("no cpu kernel for %s", s.Op)
+}
+
+// matmulTask computes out[T,N] = x[T,K]·w[N,K]ᵀ. Chunks are groups of weight
+// rows; each weight row is used for all T tokens while it is in cache.
+func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, error) {
+	T, K := xt.Shape[0], xt.Shape[1]
+	N := wt.Shape[0]
+	wb, err := wt.DType.RowBytes(K)
+	if err != nil {
+		return task{}, err
+	}
+	chunks := (N + matmulRowsPerChunk - 1) / matmulRowsPerChunk
+	if wt.DType == quant.F32 {
+		return task{chunks: chunks, run: func(c, wk int) {
+			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
+				wr := w.f[j*K : (j+1)*K]
+				for t := 0; t < T; t++ {
+					xr := x.f[t*K : (t+1)*K]
+					xr = xr[:len(wr)]
+					var s float32
+					for i, v := range wr {
+						s += v * xr[i]
+					}
+					out.f[t*N+j] = s
+				}
+			}
+		}}, nil
+	}
+	vt := quant.VecDotType(wt.DType)
+	xb, err := vt.RowBytes(K)
+	if err != nil {
+		return task{}, err
+	}
+	pre := xt.DType == vt // the quantize-activations pass already ran
+	if !pre && xt.DType != quant.F32 {
+		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
+	}
+	return task{chunks: chunks, run: func(c, wk int) {
+		for t := 0; t < T; t++ {
+			var xq []byte
+			if pre {
+				xq = x.b[t*xb : (t+1)*xb]
+			} else {
+				xq = e.qrow[wk][:xb]
+				_ = quant.Quantize(vt, x.f[t*K:(t+1)*K], xq)
+			}
+			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
+				out.f[t*N+j] = quant.DotQ(wt.DType, K, w.b[j*wb:(j+1)*wb], xq)
+			}
+		}
+	}}, nil
+}

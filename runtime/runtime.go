@@ -1,0 +1,43 @@
+// Package runtime defines the contract every backend (cpu, cuda, metal)
+// implements: load a lowered Program with its weights into an Executable,
+// then run it one step (one token, or one prefill chunk) at a time.
+//
+// Import it under another name (krt) to avoid shadowing Go's runtime.
+package runtime
+
+import "github.com/kiln-ml/kiln/lower"
+
+// Weights gives a backend the raw bytes of each named parameter, in the
+// storage format the Program's buffer declares (typically an mmap'd GGUF).
+type Weights interface {
+	TensorData(name string) ([]byte, bool)
+}
+
+// Inputs are the per-step values: the token ids (exactly the Program's T)
+// and the position of the first one.
+type Inputs struct {
+	Tokens []int32
+	Pos    int
+}
+
+// State holds the buffers that persist across steps (KV caches). One State
+// is one conversation; it can be used with every Executable of the same
+// model (decode and prefill shape classes share it).
+type State interface {
+	// Reset clears the caches.
+	Reset()
+	// Bytes is the memory the state holds.
+	Bytes() int64
+}
+
+// Executable is a Program loaded on a backend.
+type Executable interface {
+	Program() *lower.Program
+	// NewState allocates the state buffers the Program declares.
+	NewState() State
+	// Step runs the Program once. It is not safe for concurrent use.
+	Step(s State, in Inputs) error
+	// Output returns output i of the last Step; valid until the next Step.
+	Output(i int) []float32
+	Close() error
+}

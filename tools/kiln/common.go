@@ -1,0 +1,51 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/kiln-ml/kiln"
+)
+
+// modelFlags are shared by every command that loads a model.
+type modelFlags struct {
+	path    string
+	threads int
+	ctx     int
+	passes  string
+}
+
+func (m *modelFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&m.path, "m", "", "GGUF model file (required)")
+	fs.StringVar(&m.path, "model", "", "same as -m")
+	fs.IntVar(&m.threads, "t", 0, "threads (0: all cores)")
+	fs.IntVar(&m.threads, "threads", 0, "same as -t")
+	fs.IntVar(&m.ctx, "c", 0, "context length (0: the model's, at most 4096)")
+	fs.IntVar(&m.ctx, "ctx-size", 0, "same as -c")
+	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
+}
+
+func (m *modelFlags) load() (*kiln.Model, error) {
+	if m.path == "" {
+		return nil, fmt.Errorf("%w: -m FILE is required", errUsage)
+	}
+	if m.ctx < 0 {
+		return nil, fmt.Errorf("%w: -c %d: context length must be positive", errUsage, m.ctx)
+	}
+	if m.threads < 0 {
+		return nil, fmt.Errorf("%w: -t %d: thread count must be positive", errUsage, m.threads)
+	}
+	var off []string
+	for _, p := range strings.Split(m.passes, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.HasPrefix(p, "-") {
+			return nil, fmt.Errorf("%w: --passes %q: write -NAME to switch a pass off", errUsage, p)
+		}
+		off = append(off, p[1:])
+	}
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+}
