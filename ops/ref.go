@@ -105,14 +105,14 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		xq := make([]byte, xb)
 		for t := 0; t < out.Type.Shape[0]; t++ {
 			if in[0].Type.DType == quant.F32 {
-				if err := quant.Quantize(vt, in[0].F[t*k:(t+1)*k], xq); err != nil {
+				if err := quant.QuantizeActivation(vt, in[0].F[t*k:(t+1)*k], xq); err != nil {
 					return err
 				}
 			} else {
 				xq = in[0].Raw[t*xb : (t+1)*xb]
 			}
 			for j := 0; j < n; j++ {
-				out.F[t*n+j] = quant.DotQ(w.Type.DType, k, wraw[j*wb:(j+1)*wb], xq)
+				out.F[t*n+j] = quant.DotActivation(w.Type.DType, k, wraw[j*wb:(j+1)*wb], xq)
 			}
 		}
 	case OpRope:
@@ -134,8 +134,9 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			out.F[i] = SiLU(x)
 		}
 	case OpSwiGLU:
-		for i, g := range in[0].F {
-			out.F[i] = SiLU(g) * in[1].F[i]
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			SwiGLURow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F[r*d:(r+1)*d])
 		}
 	case OpSoftmax:
 		d := out.Type.Cols()
@@ -176,7 +177,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		k := in[0].Type.Cols()
 		rb, _ := a.Type.RowBytes(k)
 		for t := 0; t < in[0].Type.Rows(); t++ {
-			if err := quant.Quantize(a.Type, in[0].F[t*k:(t+1)*k], out.Raw[t*rb:(t+1)*rb]); err != nil {
+			if err := quant.QuantizeActivation(a.Type, in[0].F[t*k:(t+1)*k], out.Raw[t*rb:(t+1)*rb]); err != nil {
 				return err
 			}
 		}
@@ -202,10 +203,10 @@ func GetRow(t quant.Type, raw []byte, f []float32, id int, dst []float32) error 
 func RMSNormRow(dst, x []float32, eps float32) {
 	var sum float64
 	for _, v := range x {
-		sum += float64(v) * float64(v)
+		sum += float64(v * v) // the square in float32, as ggml does
 	}
 	mean := float32(sum / float64(len(x)))
-	scale := float32(1 / math.Sqrt(float64(mean+eps)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 	for i, v := range x {
 		dst[i] = v * scale
 	}
@@ -216,19 +217,15 @@ func SiLU(x float32) float32 {
 	return x / (1 + float32(math.Exp(float64(-x))))
 }
 
-// SoftmaxInPlace normalizes y to a probability distribution; the sum is in float64 as in ggml.
+// SoftmaxInPlace normalizes y to a probability distribution as ggml's
+// soft_max does: max, exp with the sum in float64 (softmaxSum), then a scale
+// by the float32 reciprocal.
 func SoftmaxInPlace(y []float32) {
 	m := float32(math.Inf(-1))
 	for _, v := range y {
 		m = max(m, v)
 	}
-	var sum float64
-	for i, v := range y {
-		e := float32(math.Exp(float64(v - m)))
-		y[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
+	inv := float32(1 / softmaxSum(y, m))
 	for i := range y {
 		y[i] *= inv
 	}
@@ -279,7 +276,12 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 }
 
 // AttentionHead computes one query head against the first kvLen cached rows:
-// softmax(q·kⱼ·scale)·vⱼ over j < kvLen. scores needs kvLen entries.
+// softmax(q·kⱼ·scale)·vⱼ over j < kvLen (and within the window, if any).
+// scores needs kvLen entries. The arithmetic follows llama.cpp's CPU path
+// without flash attention: q·k as ggml_vec_dot_f32, the softmax of ggml,
+// and the weighted sum of values accumulated in 8 lanes by position (j mod
+// 8) with fused multiply-adds, as llamafile's F32 GEMM does, so that the
+// next layer's quantized activations land on llama.cpp's levels.
 func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []float32) {
 	hd := a.HeadDim
 	kvd := a.NKVHead * hd
@@ -298,22 +300,16 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		s[j] = float32(math.Inf(-1))
 	}
 	for j := lo; j < kvLen; j++ {
-		kr := k[j*kvd+kvh*hd : j*kvd+kvh*hd+hd]
-		var dot float32
-		for i, qv := range q {
-			dot += qv * kr[i]
-		}
-		s[j] = dot * scale
+		s[j] = DotF32(q, k[j*kvd+kvh*hd:j*kvd+kvh*hd+hd]) * scale
 	}
 	SoftmaxInPlace(s)
 	for i := range dst {
-		dst[i] = 0
-	}
-	for j, p := range s {
-		vr := v[j*kvd+kvh*hd : j*kvd+kvh*hd+hd]
-		for i := range dst {
-			dst[i] += p * vr[i]
+		var acc [8]float32
+		for j, p := range s {
+			acc[j&7] = fma32(p, v[j*kvd+kvh*hd+i], acc[j&7])
 		}
+		r0, r1, r2, r3 := acc[4]+acc[0], acc[5]+acc[1], acc[6]+acc[2], acc[7]+acc[3]
+		dst[i] = (r0 + r2) + (r1 + r3)
 	}
 }
 

@@ -69,10 +69,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		}}, nil
 	case ops.OpSwiGLU:
 		return task{chunks: rows, run: func(c, w int) {
-			g, u, y := in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
-			for i := range y {
-				y[i] = ops.SiLU(g[i]) * u[i]
-			}
+			ops.SwiGLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols])
 		}}, nil
 	case ops.OpSiLU:
 		return task{chunks: rows, run: func(c, w int) {
@@ -100,7 +97,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			return task{}, err
 		}
 		return task{chunks: inT[0].Rows(), run: func(c, w int) {
-			_ = quant.Quantize(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
+			_ = quant.QuantizeActivation(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
 		}}, nil
 	case ops.OpMatMul:
 		return e.matmulTask(in[0], in[1], out, inT[0], inT[1])
@@ -188,10 +185,10 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 				xq = x.b[t*xb : (t+1)*xb]
 			} else {
 				xq = e.qrow[wk][:xb]
-				_ = quant.Quantize(vt, x.f[t*K:(t+1)*K], xq)
+				_ = quant.QuantizeActivation(vt, x.f[t*K:(t+1)*K], xq)
 			}
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
-				out.f[t*N+j] = quant.DotQ(wt.DType, K, w.b[j*wb:(j+1)*wb], xq)
+				out.f[t*N+j] = quant.DotActivation(wt.DType, K, w.b[j*wb:(j+1)*wb], xq)
 			}
 		}
 	}}, nil

@@ -41,13 +41,14 @@ func newPool(n int) *pool {
 	for i := 1; i < p.n; i++ {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
-		go p.loop(w, i)
+		go p.loop(w, i, p.gen.Load())
 	}
 	return p
 }
 
-func (p *pool) loop(w *worker, id int) {
-	seen := p.gen.Load()
+// loop is a worker. seen is the generation at creation: reading it inside
+// the goroutine instead would miss a level dispatched before it first ran.
+func (p *pool) loop(w *worker, id int, seen uint64) {
 	for {
 		for i := 0; p.gen.Load() == seen; i++ {
 			if i < spinIters {

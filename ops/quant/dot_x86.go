@@ -1,0 +1,40 @@
+package quant
+
+import "math"
+
+// DotActivation is the dot product kiln's matmuls use: DotQ, except for the
+// Q8_0×Q8_0 pair, which follows llama.cpp's AVX2 kernels (ggml_vec_dot_q8_0_q8_0
+// and llamafile's tinyBLAS_Q0_AVX compute it the same way): each block's 32
+// products are summed into 8 integer lanes of 4, every lane accumulates
+// d_w·d_x·lane with a fused multiply-add across blocks, and the lanes are
+// reduced pairwise at the end. The float rounding differs from DotQ's
+// per-block sum by an ulp or so; matching it keeps 8-bit activations of the
+// next layer on the same quantization levels as llama.cpp's.
+func DotActivation(t Type, n int, w, x []byte) float32 {
+	if t != Q8_0 {
+		return DotQ(t, n, w, x)
+	}
+	var acc [8]float32
+	nb := n / 32
+	w = w[:nb*34]
+	x = x[:nb*34]
+	for b := 0; b < nb; b++ {
+		wb := w[b*34 : b*34+34]
+		xb := x[b*34 : b*34+34]
+		d := fp16Table[uint16(wb[0])|uint16(wb[1])<<8] * fp16Table[uint16(xb[0])|uint16(xb[1])<<8]
+		qw := wb[2:34]
+		qx := xb[2:34]
+		for l := 0; l < 8; l++ {
+			s := int32(int8(qw[4*l]))*int32(int8(qx[4*l])) + int32(int8(qw[4*l+1]))*int32(int8(qx[4*l+1])) +
+				int32(int8(qw[4*l+2]))*int32(int8(qx[4*l+2])) + int32(int8(qw[4*l+3]))*int32(int8(qx[4*l+3]))
+			acc[l] = float32(math.FMA(float64(d), float64(s), float64(acc[l])))
+		}
+	}
+	return hsum8(&acc)
+}
+
+// hsum8 is the AVX reduction of 8 lanes: high half onto low half, then movehl, then movehdup.
+func hsum8(a *[8]float32) float32 {
+	r0, r1, r2, r3 := a[4]+a[0], a[5]+a[1], a[6]+a[2], a[7]+a[3]
+	return (r0 + r2) + (r1 + r3)
+}
