@@ -41,11 +41,22 @@ func llamaParityCases() []parityCase {
 			cs = append(cs, parityCase{"synth/" + m + "-q8_0.gguf", m + "-q8_0." + r + ".json"})
 		}
 	}
-	for _, q := range []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"} {
+	for _, q := range []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q5_k_m", "q6_k"} {
 		cs = append(cs, parityCase{"zoo/zoo-" + q + ".gguf", "zoo-" + q + ".seq16.json"})
 	}
+	// shared/ has no llama.cpp logits for zoo-q4_k_m (its Q4_K tensors are
+	// covered by zoo-q3_k_m's parity). Compare it with the F32 original's
+	// logits instead: that measures quantization error, so the bound is the
+	// quantization error of Q4_K_M (measured 1.0e-2; README: up to ~0.3 per
+	// logit): it catches a broken format, not an ulp-level mismatch.
+	cs = append(cs, parityCase{"zoo/zoo-q4_k_m.gguf", "zoo-f32.seq16.json"})
 	return cs
 }
+
+// q4kmVsF32Bound bounds zoo-q4_k_m's logits against the F32 model's: the
+// error of 4-bit weights themselves, not of kiln against llama.cpp; measured
+// 1.0e-2, so a wrong Q4_K or Q6_K decode (NMSE near 1) fails it.
+const q4kmVsF32Bound = 2e-2
 
 // nmse is Σ(a−b)²/Σb² over the stored rows.
 func nmse(got []float32, want [][]float64, nv int) float64 {
@@ -85,11 +96,14 @@ func TestLogitsParity(t *testing.T) {
 			got := logits[ref.LogitsFirstPos*nv:]
 			e := nmse(got, ref.Logits, nv)
 			bound := nmseBound(c.model)
+			if strings.Contains(c.model, "q4_k_m") {
+				bound = q4kmVsF32Bound
+			}
 			t.Logf("%s: NMSE %.3g (bound %.0g)", c.ref, e, bound)
 			if e > bound {
 				t.Errorf("NMSE %.3g exceeds %.0g", e, bound)
 			}
-			fmt.Printf("PARITY %-34s NMSE %.3e bound %.0e\n", strings.TrimSuffix(c.ref, ".json"), e, bound)
+			fmt.Printf("PARITY %-14s %-34s NMSE %.3e bound %.0e\n", filepath.Base(c.model), strings.TrimSuffix(c.ref, ".json"), e, bound)
 		})
 	}
 }
