@@ -37,15 +37,18 @@ var PrefillChunks = []int{256, 64, 16, 4, 1}
 
 // Model is a loaded GGUF model. It is safe for concurrent use; each Session is not.
 type Model struct {
-	File  *gguf.File
-	Arch  models.Model
-	Tok   *tokenizer.Tokenizer
-	Ctx   int
-	opt   Options
-	rt    *cpu.Runtime
-	mu    sync.Mutex
-	exes  map[models.Shape]krt.Executable
-	close sync.Once
+	File *gguf.File
+	Arch models.Model
+	Tok  *tokenizer.Tokenizer
+	Ctx  int
+	opt  Options
+	rt   *cpu.Runtime
+	mu   sync.Mutex // guards exes
+	exes map[models.Shape]krt.Executable
+	// stepMu serializes steps: executables share one arena per shape class,
+	// so a step and the copy of its outputs must not interleave with another.
+	stepMu sync.Mutex
+	close  sync.Once
 }
 
 // Load opens a GGUF file, reads its architecture and tokenizer, and starts a CPU runtime.
@@ -208,14 +211,19 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := e.Step(s.state, krt.Inputs{Tokens: tokens[done : done+n], Pos: s.pos}); err != nil {
-			return nil, err
+		s.m.stepMu.Lock()
+		err = e.Step(s.state, krt.Inputs{Tokens: tokens[done : done+n], Pos: s.pos})
+		if err == nil {
+			out := e.Output(0)
+			if all {
+				copy(s.logits[done*nv:], out)
+			} else if done+n == len(tokens) {
+				copy(s.logits, out[len(out)-nv:])
+			}
 		}
-		out := e.Output(0)
-		if all {
-			copy(s.logits[done*nv:], out)
-		} else if done+n == len(tokens) {
-			copy(s.logits, out[len(out)-nv:])
+		s.m.stepMu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 		s.pos += n
 		done += n
