@@ -6,6 +6,7 @@ import (
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
+	"github.com/kiln-ml/kiln/runtime/cpu/simd"
 )
 
 // matmulRowsPerChunk balances scheduling overhead against load balance.
@@ -175,6 +176,10 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 		return task{}, err
 	}
 	pre := xt.DType == vt // the quantize-activations pass already ran
+	dot := func(w, x []byte) float32 { return quant.DotActivation(wt.DType, K, w, x) }
+	if wt.DType == quant.Q8_0 {
+		dot = func(w, x []byte) float32 { return simd.DotQ8_0(K, w, x) }
+	}
 	if !pre && xt.DType != quant.F32 {
 		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
 	}
@@ -188,7 +193,7 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 				_ = quant.QuantizeActivation(vt, x.f[t*K:(t+1)*K], xq)
 			}
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
-				out.f[t*N+j] = quant.DotActivation(wt.DType, K, w.b[j*wb:(j+1)*wb], xq)
+				out.f[t*N+j] = dot(w.b[j*wb:(j+1)*wb], xq)
 			}
 		}
 	}}, nil
