@@ -165,7 +165,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		if pos < 0 || pos+T > in[1].Type.Shape[0] {
 			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[1].Type.Shape[0])
 		}
-		scores := make([]float32, pos+T)
+		scores := make([]float32, AttentionScratch(pos+T, a.HeadDim))
 		qd := a.NHead * a.HeadDim
 		for t := 0; t < T; t++ {
 			for h := 0; h < a.NHead; h++ {
@@ -277,7 +277,7 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 
 // AttentionHead computes one query head against the first kvLen cached rows:
 // softmax(q·kⱼ·scale)·vⱼ over j < kvLen (and within the window, if any).
-// scores needs kvLen entries. The arithmetic follows llama.cpp's CPU path
+// scores needs AttentionScratch(kvLen, head_dim) entries. The arithmetic follows llama.cpp's CPU path
 // without flash attention: q·k as ggml_vec_dot_f32, the softmax of ggml,
 // and the weighted sum of values accumulated in 8 lanes by position (j mod
 // 8) with fused multiply-adds, as llamafile's F32 GEMM does, so that the
@@ -303,15 +303,37 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		s[j] = DotF32(q, k[j*kvd+kvh*hd:j*kvd+kvh*hd+hd]) * scale
 	}
 	SoftmaxInPlace(s)
+	// Lane l of every output element sums the positions j ≡ l (mod 8) in
+	// order; held as 8 rows of head_dim so each step is an axpy over a V row.
+	lanes := scores[kvLen : kvLen+8*hd]
+	clear(lanes)
+	for j, p := range s {
+		AxpyFMA(lanes[(j&7)*hd:(j&7)*hd+hd], p, v[j*kvd+kvh*hd:j*kvd+kvh*hd+hd])
+	}
+	ReduceLanes8(dst, lanes)
+}
+
+// AxpyFMA sets acc[i] = fma(p, v[i], acc[i]) with one rounding per element.
+func AxpyFMA(acc []float32, p float32, v []float32) {
+	v = v[:len(acc)]
+	for i := range acc {
+		acc[i] = fma32(p, v[i], acc[i])
+	}
+}
+
+// ReduceLanes8 sums 8 rows of len(dst) lanes into dst in the AVX order:
+// high half onto low, then movehl, then movehdup.
+func ReduceLanes8(dst, lanes []float32) {
+	n := len(dst)
 	for i := range dst {
-		var acc [8]float32
-		for j, p := range s {
-			acc[j&7] = fma32(p, v[j*kvd+kvh*hd+i], acc[j&7])
-		}
-		r0, r1, r2, r3 := acc[4]+acc[0], acc[5]+acc[1], acc[6]+acc[2], acc[7]+acc[3]
+		a := func(l int) float32 { return lanes[l*n+i] }
+		r0, r1, r2, r3 := a(4)+a(0), a(5)+a(1), a(6)+a(2), a(7)+a(3)
 		dst[i] = (r0 + r2) + (r1 + r3)
 	}
 }
+
+// AttentionScratch is the scratch AttentionHead needs for kvLen keys.
+func AttentionScratch(kvLen, headDim int) int { return kvLen + 8*headDim }
 
 func f32Bytes(f []float32) []byte {
 	b := make([]byte, 4*len(f))

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 	krt "github.com/kiln-ml/kiln/runtime"
 )
@@ -133,6 +134,11 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 	maxRow := 0
 	for _, b := range p.Buffers {
 		maxRow = max(maxRow, b.Type.Cols())
+	}
+	for _, s := range p.Steps {
+		if s.Op == ops.OpAttention {
+			maxRow = max(maxRow, ops.AttentionScratch(e.ctx, s.Attrs.HeadDim))
+		}
 	}
 	for i := 0; i < n; i++ {
 		e.scratch = append(e.scratch, make([]float32, max(e.ctx, maxRow)+64))

@@ -46,3 +46,55 @@ done:
 	VZEROUPPER
 	MOVSS X1, ret+24(FP)
 	RET
+
+// func dotF32AVX2(n32 int, x, y *float32) float32
+// ggml_vec_dot_f32: sum[j] += x*y for j in 0..3 over steps of 32, then
+// sum0+=sum2, sum1+=sum3, sum0+=sum1, lo+hi, hadd, hadd.
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ n32+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+loopf:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loopf
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0          // lo + hi
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func axpyFMAAVX2(n8 int, p float32, v, acc *float32)
+TEXT ·axpyFMAAVX2(SB), NOSPLIT, $0-32
+	MOVQ n8+0(FP), CX
+	VBROADCASTSS p+8(FP), Y0
+	MOVQ v+16(FP), SI
+	MOVQ acc+24(FP), DI
+loopa:
+	VMOVUPS (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loopa
+	VZEROUPPER
+	RET

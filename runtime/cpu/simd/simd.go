@@ -4,7 +4,10 @@
 // the same lane order, so results do not depend on which one ran.
 package simd
 
-import "github.com/kiln-ml/kiln/ops/quant"
+import (
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/quant"
+)
 
 // Name reports the kernel set chosen at start-up ("avx2" or "generic").
 func Name() string {
@@ -23,4 +26,32 @@ func DotQ8_0(n int, w, x []byte) float32 {
 		return dotQ8_0AVX2(nb, &w[0], &x[0])
 	}
 	return quant.DotActivation(quant.Q8_0, n, w, x)
+}
+
+// DotF32 is ops.DotF32 (ggml_vec_dot_f32's lane order), vectorized.
+func DotF32(x, y []float32) float32 {
+	n := len(x)
+	if useAVX2 && n >= 32 {
+		y = y[:n]
+		np := n &^ 31
+		s := float64(dotF32AVX2(np/32, &x[0], &y[0]))
+		for i := np; i < n; i++ {
+			s += float64(x[i] * y[i])
+		}
+		return float32(s)
+	}
+	return ops.DotF32(x, y)
+}
+
+// AxpyFMA sets acc[i] = fma(p, v[i], acc[i]), one rounding per element as ops.AxpyFMA.
+func AxpyFMA(acc []float32, p float32, v []float32) {
+	n := len(acc)
+	if useAVX2 && n >= 8 {
+		v = v[:n]
+		n8 := n &^ 7
+		axpyFMAAVX2(n8/8, p, &v[0], &acc[0])
+		ops.AxpyFMA(acc[n8:], p, v[n8:])
+		return
+	}
+	ops.AxpyFMA(acc, p, v)
 }

@@ -9,3 +9,13 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 //
 //go:noescape
 func dotQ8_0AVX2(nb int, w, x *byte) float32
+
+// dotF32AVX2 returns the reduced 4×8-lane FMA sum over n32 steps of 32 floats.
+//
+//go:noescape
+func dotF32AVX2(n32 int, x, y *float32) float32
+
+// axpyFMAAVX2 does acc[i] = fma(p, v[i], acc[i]) for n8 groups of 8.
+//
+//go:noescape
+func axpyFMAAVX2(n8 int, p float32, v, acc *float32)

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -58,4 +59,28 @@ func BenchmarkDotQ8_0(b *testing.B) {
 			quant.DotActivation(quant.Q8_0, n, w, x)
 		}
 	})
+}
+
+// TestF32KernelsMatchReference requires the vector F32 dot and FMA axpy to
+// equal ops' plain-Go versions bit for bit, tails included.
+func TestF32KernelsMatchReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 8, 31, 32, 33, 64, 100, 128, 515} {
+		for trial := 0; trial < 20; trial++ {
+			x, y := randRow(r, n, 1), randRow(r, n, 1)
+			if got, want := DotF32(x, y), ops.DotF32(x, y); got != want {
+				t.Fatalf("DotF32 n=%d: %v, reference %v", n, got, want)
+			}
+			acc1 := randRow(r, n, 1)
+			acc2 := append([]float32(nil), acc1...)
+			p := float32(r.NormFloat64())
+			AxpyFMA(acc1, p, x)
+			ops.AxpyFMA(acc2, p, x)
+			for i := range acc1 {
+				if acc1[i] != acc2[i] {
+					t.Fatalf("AxpyFMA n=%d i=%d: %v, reference %v", n, i, acc1[i], acc2[i])
+				}
+			}
+		}
+	}
 }
