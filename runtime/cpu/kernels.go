@@ -176,10 +176,8 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 		return task{}, err
 	}
 	pre := xt.DType == vt // the quantize-activations pass already ran
-	dot := func(w, x []byte) float32 { return quant.DotActivation(wt.DType, K, w, x) }
-	if wt.DType == quant.Q8_0 {
-		dot = func(w, x []byte) float32 { return simd.DotQ8_0(K, w, x) }
-	}
+	dotK := simd.Dot(wt.DType)
+	dot := func(w, x []byte) float32 { return dotK(K, w, x) }
 	if !pre && xt.DType != quant.F32 {
 		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
 	}

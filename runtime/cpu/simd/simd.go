@@ -17,6 +17,30 @@ func Name() string {
 	return "generic"
 }
 
+// DotFunc is a weight-row × quantized-activation dot product of n elements.
+type DotFunc func(n int, w, x []byte) float32
+
+// dots holds the vector kernels by weight format; files register theirs in init.
+var dots = map[quant.Type]DotFunc{}
+
+func register(t quant.Type, f DotFunc) {
+	if useAVX2 {
+		dots[t] = f
+	}
+}
+
+// Dot returns the fastest kernel for weights of type t: a vector kernel when
+// the CPU has one, else quant.DotActivation. Either gives the same result
+// up to the float summation order that kernel's comment states.
+func Dot(t quant.Type) DotFunc {
+	if f, ok := dots[t]; ok {
+		return f
+	}
+	return func(n int, w, x []byte) float32 { return quant.DotActivation(t, n, w, x) }
+}
+
+func init() { register(quant.Q8_0, DotQ8_0) }
+
 // DotQ8_0 is quant.DotActivation for Q8_0 weights and Q8_0 activations of n elements.
 func DotQ8_0(n int, w, x []byte) float32 {
 	if useAVX2 && n >= 32 {
