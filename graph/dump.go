@@ -81,7 +81,7 @@ func opLabel(n *Node) string {
 	if len(n.Fused) == 0 {
 		return n.Op.String()
 	}
-	return n.Op.String() + "+" + strings.Join(n.Fused, "+")
+	return n.Op.String() + "[" + strings.Join(n.Fused, "+") + "]"
 }
 
 // DumpDOT writes a Graphviz digraph; layers become clusters.

@@ -55,12 +55,19 @@ func (s PassStats) String() string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, s.Counts[k]))
 	}
+	if len(parts) == 0 {
+		return s.Pass + ": no changes"
+	}
 	return s.Pass + ": " + strings.Join(parts, " ")
 }
 
 // passes is the pipeline, in order.
 var passes = []Pass{
 	{Name: "deadcode", Run: deadcode, Help: "remove nodes no output depends on"},
+	{Name: "fuse-rms-norm-mul", Run: fuseRMSNormMul, Help: "fold the weight multiply into rms_norm"},
+	{Name: "fuse-swiglu", Run: fuseSwiGLU, Help: "fold silu(gate)*up into one swiglu"},
+	{Name: "fuse-rope-kv-write", Run: fuseRopeKVWrite, Help: "rotate K rows straight into the cache"},
+	{Name: "fold-residual-add", Run: foldResidualAdd, Help: "add the residual as the matmul produces each output"},
 	{Name: "quantize-activations", Run: quantizeActivations, Help: "quantize matmul inputs once to the weight's dot format (shared by matmuls of the same input)"},
 	{Name: "schedule", Required: true, Run: schedule, Help: "order steps into levels of independent kernels"},
 	{Name: "memplan", Required: true, Run: memplan, Help: "pack intermediates into one arena by liveness"},
@@ -69,6 +76,10 @@ var passes = []Pass{
 // passOrder lists constraints "a must run before b", checked at start-up.
 var passOrder = [][2]string{
 	{"deadcode", "schedule"},
+	{"fuse-rms-norm-mul", "schedule"},
+	{"fuse-swiglu", "schedule"},
+	{"fuse-rope-kv-write", "schedule"},
+	{"fold-residual-add", "quantize-activations"},
 	{"quantize-activations", "schedule"},
 	{"schedule", "memplan"},
 }
@@ -104,7 +115,8 @@ func Passes() []Pass { return slices.Clone(passes) }
 type Options struct {
 	// Disable names passes to switch off; switching off a required pass is an error.
 	Disable []string
-	// Check validates the graph after every graph pass (tests turn it on).
+	// Check validates the graph after every graph pass, and the program's
+	// schedule and memory plan after the passes that build them (tests turn it on).
 	Check bool
 	// After, if set, is called with the graph after each pass that ran.
 	After func(pass string, g *graph.Graph)
@@ -141,8 +153,8 @@ func Compile(g *graph.Graph, opt Options) (prog *Program, err error) {
 				return nil, err
 			}
 			stats = append(stats, PassStats{Pass: p.Name, Enabled: true, Counts: f.counts})
-			if opt.Check && f.Prog == nil {
-				if err := f.G.Validate(); err != nil {
+			if opt.Check {
+				if err := check(p.Name, f); err != nil {
 					return nil, fmt.Errorf("lower: after pass %s: %w", p.Name, err)
 				}
 			}
@@ -156,6 +168,15 @@ func Compile(g *graph.Graph, opt Options) (prog *Program, err error) {
 	}
 	f.Prog.Stats = stats
 	return f.Prog, nil
+}
+
+// check validates what the pass produced: the graph, or once the schedule
+// has built it, the program.
+func check(pass string, f *Func) error {
+	if f.Prog == nil {
+		return f.G.Validate()
+	}
+	return checkProgram(pass, f.Prog)
 }
 
 // runPass converts a panic inside a pass into an error naming the pass and graph.

@@ -18,7 +18,7 @@ func quantizeActivations(f *Func) error {
 	made := map[key]*graph.Node{}
 	var out []*graph.Node
 	for _, n := range f.G.Nodes {
-		if n.Op == ops.OpMatMul && n.Inputs[0].Type.DType == quant.F32 {
+		if (n.Op == ops.OpMatMul || n.Op == ops.OpMatMulAdd) && n.Inputs[0].Type.DType == quant.F32 {
 			x, w := n.Inputs[0], n.Inputs[1]
 			vt := quant.VecDotType(w.Type.DType)
 			if vt != quant.F32 {
@@ -31,7 +31,7 @@ func quantizeActivations(f *Func) error {
 					out = append(out, q)
 					f.Count("quantize", 1)
 				}
-				n.Inputs = []*graph.Node{q, w}
+				n.Inputs[0] = q
 				f.Count("matmul", 1)
 			}
 		}

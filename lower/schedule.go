@@ -42,7 +42,7 @@ func schedule(f *Func) error {
 			}
 			level[n] = l
 			p.Levels = max(p.Levels, l+1)
-			if n.Op == ops.OpKVWrite {
+			if writesState(n) {
 				// The write happens in place: its result is the cache itself.
 				if n.Inputs[0].Kind != graph.State {
 					return fmt.Errorf("node %q: kv_write target %q is not a state tensor", n.Name, n.Inputs[0].Name)
@@ -72,17 +72,12 @@ func schedule(f *Func) error {
 // format where the format changes the code ("matmul_q4_k", "get_rows_f16").
 func KernelName(n *graph.Node) string {
 	switch n.Op {
-	case ops.OpMatMul, ops.OpGetRows:
-		return n.Op.String() + "_" + n.Inputs[0+btoi(n.Op == ops.OpMatMul)].Type.DType.String()
+	case ops.OpMatMul, ops.OpMatMulAdd:
+		return n.Op.String() + "_" + n.Inputs[1].Type.DType.String()
+	case ops.OpGetRows:
+		return n.Op.String() + "_" + n.Inputs[0].Type.DType.String()
 	case ops.OpQuantize:
 		return "quantize_" + n.Attrs.Type.String()
 	}
 	return n.Op.String()
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -41,26 +41,8 @@ var catalogue = [numOps]Spec{
 	},
 	OpMatMul: {
 		Name: "matmul", Arity: 2,
-		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
-			x, w := in[0], in[1]
-			if (x.DType != quant.F32 && x.DType != quant.VecDotType(w.DType)) || len(x.Shape) != 2 {
-				return TensorType{}, fmt.Errorf("matmul: activations must be f32[T,K] or %s[T,K], have %s", quant.VecDotType(w.DType), x)
-			}
-			if len(w.Shape) != 2 {
-				return TensorType{}, fmt.Errorf("matmul: weight must be 2-D, have %s", w)
-			}
-			if x.Shape[1] != w.Shape[1] {
-				return TensorType{}, fmt.Errorf("matmul: inner dimensions differ: x %s, w %s", x, w)
-			}
-			if w.Bytes() < 0 {
-				return TensorType{}, fmt.Errorf("matmul: weight row of %d is not a multiple of the %s block", w.Shape[1], w.DType)
-			}
-			return F32(x.Shape[0], w.Shape[0]), nil
-		},
-		Cost: func(in []TensorType, out TensorType, a Attrs) Cost {
-			x, w := in[0], in[1]
-			return Cost{FLOPs: 2 * int64(x.Shape[0]) * w.Elems(), Bytes: w.Bytes() + x.Elems()*4 + out.Elems()*4}
-		},
+		Infer: matmulInfer,
+		Cost:  matmulCost,
 	},
 	OpRope: {
 		Name: "rope", Arity: 2, MaxArity: 3, Attrs: []string{"n_head", "head_dim", "rope_dims", "rope_mode", "rope_base", "rope_scale"},
@@ -218,4 +200,26 @@ func elementwise(flopsPerElem int64) func([]TensorType, TensorType, Attrs) Cost 
 		}
 		return Cost{FLOPs: flopsPerElem * out.Elems(), Bytes: b + out.Bytes()}
 	}
+}
+
+var matmulInfer = func(in []TensorType, a Attrs) (TensorType, error) {
+	x, w := in[0], in[1]
+	if (x.DType != quant.F32 && x.DType != quant.VecDotType(w.DType)) || len(x.Shape) != 2 {
+		return TensorType{}, fmt.Errorf("matmul: activations must be f32[T,K] or %s[T,K], have %s", quant.VecDotType(w.DType), x)
+	}
+	if len(w.Shape) != 2 {
+		return TensorType{}, fmt.Errorf("matmul: weight must be 2-D, have %s", w)
+	}
+	if x.Shape[1] != w.Shape[1] {
+		return TensorType{}, fmt.Errorf("matmul: inner dimensions differ: x %s, w %s", x, w)
+	}
+	if w.Bytes() < 0 {
+		return TensorType{}, fmt.Errorf("matmul: weight row of %d is not a multiple of the %s block", w.Shape[1], w.DType)
+	}
+	return F32(x.Shape[0], w.Shape[0]), nil
+}
+
+var matmulCost = func(in []TensorType, out TensorType, a Attrs) Cost {
+	x, w := in[0], in[1]
+	return Cost{FLOPs: 2 * int64(x.Shape[0]) * w.Elems(), Bytes: w.Bytes() + x.Elems()*4 + out.Elems()*4}
 }

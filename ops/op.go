@@ -33,6 +33,12 @@ const (
 	OpAttention    // causal grouped-query attention of q[T,H*hd] over caches k,v [Ctx,KVH*hd]
 	OpRows         // rows [Start, Start+Count) of x[T,D]
 	OpQuantize     // f32 rows -> Attrs.Type blocks, the activation format a matmul's weights dot with
+
+	// Fused ops, produced by lower's fusion passes. Each computes exactly
+	// the composition it replaces, in the same float operations.
+	OpRMSNormMul  // rms_norm(x) * w[D]
+	OpMatMulAdd   // x·wᵀ + r
+	OpRopeKVWrite // kv_write(cache, rope(x, pos, freqs), pos); result aliases cache
 	numOps
 )
 

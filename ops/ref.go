@@ -181,6 +181,28 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 				return err
 			}
 		}
+	case OpRMSNormMul:
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			RMSNormMulRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps)
+		}
+	case OpMatMulAdd:
+		if err := Eval(OpMatMul, a, in[:2], out); err != nil {
+			return err
+		}
+		for i, v := range in[2].F {
+			out.F[i] += v
+		}
+	case OpRopeKVWrite:
+		rin := []*Tensor{in[1], in[2]}
+		if len(in) == 4 {
+			rin = append(rin, in[3])
+		}
+		roped := NewTensor(in[1].Type)
+		if err := Eval(OpRope, a, rin, roped); err != nil {
+			return err
+		}
+		return Eval(OpKVWrite, a, []*Tensor{in[0], roped, in[2]}, out)
 	case OpRows:
 		d := out.Type.Cols()
 		copy(out.F, in[0].F[a.Start*d:(a.Start+a.Count)*d])
@@ -209,6 +231,16 @@ func RMSNormRow(dst, x []float32, eps float32) {
 	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 	for i, v := range x {
 		dst[i] = v * scale
+	}
+}
+
+// RMSNormMulRow is RMSNormRow followed by the weight multiply, rounding
+// after each step as the unfused pair does.
+func RMSNormMulRow(dst, x, w []float32, eps float32) {
+	RMSNormRow(dst, x, eps)
+	w = w[:len(dst)]
+	for i := range dst {
+		dst[i] *= w[i]
 	}
 }
 

@@ -47,6 +47,10 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		return task{chunks: rows, run: func(c, w int) {
 			ops.RMSNormRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps)
 		}}, nil
+	case ops.OpRMSNormMul:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.RMSNormMulRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, a.Eps)
+		}}, nil
 	case ops.OpMul, ops.OpAdd:
 		mul := s.Op == ops.OpMul
 		bcast := inT[1].Elems() == int64(cols)
@@ -101,7 +105,9 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			_ = quant.QuantizeActivation(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
 		}}, nil
 	case ops.OpMatMul:
-		return e.matmulTask(in[0], in[1], out, inT[0], inT[1])
+		return e.matmulTask(in[0], in[1], nil, out, inT[0], inT[1])
+	case ops.OpMatMulAdd:
+		return e.matmulTask(in[0], in[1], in[2], out, inT[0], inT[1])
 	case ops.OpRope:
 		var ff *view
 		if len(in) == 3 {
@@ -117,6 +123,27 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			for h := 0; h < a.NHead; h++ {
 				o := c*cols + h*a.HeadDim
 				ops.RopeHead(out.f[o:o+a.HeadDim], in[0].f[o:o+a.HeadDim], cs, a.RopeMode)
+			}
+		}}, nil
+	case ops.OpRopeKVWrite:
+		// Rotate each head of row c straight into cache row pos+c.
+		var ff *view
+		if len(in) == 4 {
+			ff = in[3]
+		}
+		d := inT[1].Cols()
+		return task{chunks: inT[1].Rows(), run: func(c, w int) {
+			cs := e.scratch[w][:a.RopeDims]
+			var f []float32
+			if ff != nil {
+				f = ff.f
+			}
+			pos := int(in[2].i[0])
+			ops.RopeCache(cs, pos+c, a, f)
+			row := in[0].f[(pos+c)*d : (pos+c+1)*d]
+			for h := 0; h < a.NHead; h++ {
+				o := h * a.HeadDim
+				ops.RopeHead(row[o:o+a.HeadDim], in[1].f[c*d+o:c*d+o+a.HeadDim], cs, a.RopeMode)
 			}
 		}}, nil
 	case ops.OpKVWrite:
@@ -146,7 +173,8 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 
 // matmulTask computes out[T,N] = x[T,K]·w[N,K]ᵀ. Chunks are groups of weight
 // rows; each weight row is used for all T tokens while it is in cache.
-func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, error) {
+// res, if not nil, is added to each output element (matmul_add).
+func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (task, error) {
 	T, K := xt.Shape[0], xt.Shape[1]
 	N := wt.Shape[0]
 	wb, err := wt.DType.RowBytes(K)
@@ -164,6 +192,9 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 					var s float32
 					for i, v := range wr {
 						s += v * xr[i]
+					}
+					if res != nil {
+						s += res.f[t*N+j]
 					}
 					out.f[t*N+j] = s
 				}
@@ -191,7 +222,11 @@ func (e *Executable) matmulTask(x, w, out *view, xt, wt ops.TensorType) (task, e
 				_ = quant.QuantizeActivation(vt, x.f[t*K:(t+1)*K], xq)
 			}
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
-				out.f[t*N+j] = dot(w.b[j*wb:(j+1)*wb], xq)
+				v := dot(w.b[j*wb:(j+1)*wb], xq)
+				if res != nil {
+					v += res.f[t*N+j]
+				}
+				out.f[t*N+j] = v
 			}
 		}
 	}}, nil
