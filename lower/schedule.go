@@ -22,6 +22,9 @@ func schedule(f *Func) error {
 		p.Buffers = append(p.Buffers, Buffer{ID: id, Name: n.Name, Space: s, Type: n.Type, Size: n.Type.Bytes(), First: -1, Last: -1})
 		return id
 	}
+	if err := checkStateUses(g); err != nil {
+		return err
+	}
 	for _, n := range g.Nodes {
 		switch n.Kind {
 		case graph.Param:
@@ -65,6 +68,29 @@ func schedule(f *Func) error {
 	slices.SortStableFunc(p.Steps, func(a, b Step) int { return a.Level - b.Level })
 	f.Count("levels", p.Levels)
 	f.Prog = p
+	return nil
+}
+
+// checkStateUses requires every state tensor to be used only as the cache
+// operand of one kv_write. Readers take the kv_write's result, which orders
+// them after the write; a read of the state node itself would have no
+// order against the write and could share its level, racing with it.
+func checkStateUses(g *graph.Graph) error {
+	writer := map[*graph.Node]*graph.Node{}
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in.Kind != graph.State {
+				continue
+			}
+			if !writesState(n) || i != 0 {
+				return fmt.Errorf("node %q reads state %q directly; read the result of its kv_write instead", n.Name, in.Name)
+			}
+			if w := writer[in]; w != nil {
+				return fmt.Errorf("nodes %q and %q both write state %q; chain the writes", w.Name, n.Name, in.Name)
+			}
+			writer[in] = n
+		}
+	}
 	return nil
 }
 
