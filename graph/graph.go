@@ -105,6 +105,9 @@ func (g *Graph) Validate() error {
 	seen := make(map[*Node]bool, len(g.Nodes))
 	names := make(map[string]*Node, len(g.Nodes))
 	for i, n := range g.Nodes {
+		if n == nil {
+			return fmt.Errorf("graph %s: node %d is nil", g.Name, i)
+		}
 		if n.Name == "" {
 			return fmt.Errorf("graph %s: node %d has no name", g.Name, i)
 		}
@@ -112,7 +115,10 @@ func (g *Graph) Validate() error {
 			return fmt.Errorf("graph %s: nodes %d and %d are both named %q", g.Name, prev.ID, n.ID, n.Name)
 		}
 		names[n.Name] = n
-		for _, in := range n.Inputs {
+		for j, in := range n.Inputs {
+			if in == nil {
+				return fmt.Errorf("graph %s: node %q: input %d is nil", g.Name, n.Name, j)
+			}
 			if !seen[in] {
 				return fmt.Errorf("graph %s: node %q uses %q before it is defined", g.Name, n.Name, in.Name)
 			}
@@ -135,7 +141,10 @@ func (g *Graph) Validate() error {
 	if len(g.Outputs) == 0 {
 		return fmt.Errorf("graph %s: no outputs", g.Name)
 	}
-	for _, o := range g.Outputs {
+	for i, o := range g.Outputs {
+		if o == nil {
+			return fmt.Errorf("graph %s: output %d is nil", g.Name, i)
+		}
 		if !seen[o] {
 			return fmt.Errorf("graph %s: output %q is not in the graph", g.Name, o.Name)
 		}

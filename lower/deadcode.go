@@ -40,4 +40,4 @@ func deadcode(f *Func) error {
 }
 
 // writesState reports whether n has a side effect on a state buffer.
-func writesState(n *graph.Node) bool { return n.Op == ops.OpKVWrite || n.Op == ops.OpRopeKVWrite }
+func writesState(n *graph.Node) bool { return ops.InPlace(n.Op) }
