@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/models/gguf"
 	_ "github.com/kiln-ml/kiln/models/llama" // registers "llama"
 	"github.com/kiln-ml/kiln/models/tokenizer"
+	"github.com/kiln-ml/kiln/ops"
 	krt "github.com/kiln-ml/kiln/runtime"
 	"github.com/kiln-ml/kiln/runtime/cpu"
 )
@@ -108,6 +109,49 @@ func (m *Model) Close() error {
 
 // Hyper returns the model's hyperparameters.
 func (m *Model) Hyper() models.Hyper { return m.Arch.Hyper() }
+
+// WeightBytes is the size of all tensors in the file.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, t := range m.File.Tensors {
+		n += t.Size
+	}
+	return n
+}
+
+// ParamCount is the number of weight elements.
+func (m *Model) ParamCount() int64 {
+	var n int64
+	for _, t := range m.File.Tensors {
+		n += t.NumElements()
+	}
+	return n
+}
+
+// WeightBytesPerToken is what one decode step reads from weights: every
+// matrix once, plus one embedding row (the embedding table is read whole only
+// when it is also the output matrix).
+func (m *Model) WeightBytesPerToken() int64 {
+	p, err := m.Compile(models.Shape{Tokens: 1, Ctx: m.Ctx}, lower.Options{})
+	if err != nil {
+		return m.WeightBytes()
+	}
+	var n int64
+	for _, s := range p.Steps {
+		for i, id := range s.In {
+			b := p.Buffer(id)
+			if b.Space != lower.Weight {
+				continue
+			}
+			if s.Op == ops.OpGetRows && i == 0 {
+				n += b.Size / int64(b.Type.Shape[0])
+			} else {
+				n += b.Size
+			}
+		}
+	}
+	return n
+}
 
 // Threads is the CPU runtime's worker count.
 func (m *Model) Threads() int { return m.rt.Threads() }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/lower"
@@ -19,14 +20,28 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	after := fs.String("after", "", "show the graph after this lowering pass (default: as the model builds it)")
 	program := fs.Bool("program", false, "print the lowered program (steps, buffers, arena) instead of the graph")
 	stats := fs.Bool("stats", false, "print what each lowering pass changed")
+	stages := fs.Bool("stages", false, "show the graph after every pass (with --format html: side by side on one page)")
+	outPath := fs.String("o", "", "write to this file instead of stdout")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *tokens < 1 {
 		return fmt.Errorf("%w: -T %d must be at least 1", errUsage, *tokens)
 	}
+	if *outPath != "" {
+		f, err := os.Create(*outPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		stdout = f
+	}
 	var dump func(*graph.Graph, graph.DumpOptions) error
 	switch *format {
+	case "html":
+		if !*stages {
+			return fmt.Errorf("%w: --format html needs --stages", errUsage)
+		}
 	case "text":
 		dump = func(g *graph.Graph, o graph.DumpOptions) error { return g.DumpText(stdout, o) }
 	case "dot":
@@ -46,6 +61,29 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	}
 	shape := models.Shape{Tokens: *tokens, Ctx: m.Ctx}
 	opt := graph.DumpOptions{Layer: *layer}
+	if *stages {
+		g, err := m.Graph(shape)
+		if err != nil {
+			return err
+		}
+		all := []graph.Stage{{Name: "built", Graph: g}}
+		_, err = m.Compile(shape, lower.Options{After: func(pass string, g *graph.Graph) {
+			all = append(all, graph.Stage{Name: pass, Graph: g.Clone()})
+		}})
+		if err != nil {
+			return err
+		}
+		if *format == "html" {
+			return graph.WriteStagesHTML(stdout, fmt.Sprintf("%s (T=%d)", mf.path, *tokens), all, opt)
+		}
+		for _, st := range all {
+			fmt.Fprintf(stdout, "== after %s\n", st.Name)
+			if err := dump(st.Graph, opt); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if *program || *stats {
 		p, err := m.Compile(shape, lower.Options{})
 		if err != nil {

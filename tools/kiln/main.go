@@ -32,6 +32,7 @@ var commands = []command{
 	{"tokenize", "print the token ids of a text", cmdTokenize},
 	{"graph", "dump a model's graph or lowered program", cmdGraph},
 	{"inspect", "print a GGUF file's metadata and tensors", cmdInspect},
+	{"bench", "measure prefill and decode speed (llama-bench's table)", cmdBench},
 }
 
 // errUsage marks an error whose message is usage text; the exit code is 2.

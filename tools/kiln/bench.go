@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kiln-ml/kiln"
+)
+
+// benchResult is one row of llama-bench's table.
+type benchResult struct {
+	Model   string    `json:"model"`
+	Size    int64     `json:"size_bytes"`
+	Params  int64     `json:"params"`
+	Backend string    `json:"backend"`
+	Threads int       `json:"threads"`
+	Test    string    `json:"test"`
+	TPS     float64   `json:"t/s"`
+	SD      float64   `json:"sd"`
+	Samples []float64 `json:"samples"`
+}
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	path := fs.String("m", "", "GGUF model file (required unless --bandwidth alone)")
+	pp := fs.String("p", "128", "prompt (prefill) sizes, comma-separated; empty for none")
+	tg := fs.Int("n", 64, "tokens to generate in the decode test (0: none)")
+	threads := fs.String("t", strconv.Itoa(goruntime.NumCPU()), "thread counts, comma-separated")
+	reps := fs.Int("r", 5, "repetitions")
+	asJSON := fs.Bool("json", false, "print JSON")
+	bw := fs.Bool("bandwidth", false, "measure DRAM read bandwidth and the model's decode bound")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	ppSizes, err := parseInts(*pp, "-p", 1)
+	if err != nil {
+		return err
+	}
+	ths, err := parseInts(*threads, "-t", 1)
+	if err != nil {
+		return err
+	}
+	if *reps < 1 || *tg < 0 {
+		return fmt.Errorf("%w: -r must be at least 1 and -n not negative", errUsage)
+	}
+	if *bw {
+		gbs := measureBandwidth(max(ths[len(ths)-1], 1))
+		fmt.Fprintf(stdout, "DRAM read bandwidth: %.2f GB/s (%d threads)\n", gbs, ths[len(ths)-1])
+		if *path == "" {
+			return nil
+		}
+		m, err := kiln.Load(*path, kiln.Options{Threads: 1})
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		wb := m.WeightBytesPerToken()
+		fmt.Fprintf(stdout, "weights read per decode token: %.2f MB; decode bound: %.1f tok/s\n", float64(wb)/1e6, gbs*1e9/float64(wb))
+		return nil
+	}
+	if *path == "" {
+		return fmt.Errorf("%w: -m FILE is required", errUsage)
+	}
+	var rows []benchResult
+	for _, th := range ths {
+		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16)})
+		if err != nil {
+			return err
+		}
+		base := benchResult{Model: filepath.Base(*path), Size: m.WeightBytes(), Params: m.ParamCount(), Backend: "cpu", Threads: th}
+		nv := m.Hyper().NVocab
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, p := range ppSizes {
+			toks := make([]int32, p)
+			for i := range toks {
+				toks[i] = int32(r.IntN(nv))
+			}
+			row := base
+			row.Test = fmt.Sprintf("pp%d", p)
+			err := sample(&row, *reps, p, func(s *kiln.Session) error {
+				_, err := s.Eval(toks, false)
+				return err
+			}, m)
+			if err != nil {
+				m.Close()
+				return err
+			}
+			rows = append(rows, row)
+		}
+		if *tg > 0 {
+			row := base
+			row.Test = fmt.Sprintf("tg%d", *tg)
+			err := sample(&row, *reps, *tg, func(s *kiln.Session) error {
+				tok := []int32{1}
+				for i := 0; i < *tg; i++ {
+					logits, err := s.Eval(tok, false)
+					if err != nil {
+						return err
+					}
+					tok[0] = kiln.Argmax(logits)
+				}
+				return nil
+			}, m)
+			if err != nil {
+				m.Close()
+				return err
+			}
+			rows = append(rows, row)
+		}
+		m.Close()
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", " ")
+		return enc.Encode(rows)
+	}
+	fmt.Fprintf(stdout, "| %-28s | %10s | %8s | %-7s | %7s | %8s | %18s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
+	fmt.Fprintf(stdout, "|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 10), strings.Repeat("-", 20))
+	for _, r := range rows {
+		fmt.Fprintf(stdout, "| %-28s | %7.2f MiB | %6.2f M | %-7s | %7d | %8s | %9.2f ± %6.2f |\n",
+			r.Model, float64(r.Size)/(1<<20), float64(r.Params)/1e6, r.Backend, r.Threads, r.Test, r.TPS, r.SD)
+	}
+	return nil
+}
+
+// sample runs one warm-up and reps timed runs of fn on a fresh session each,
+// recording tokens per second.
+func sample(row *benchResult, reps, tokens int, fn func(*kiln.Session) error, m *kiln.Model) error {
+	for i := -1; i < reps; i++ {
+		s, err := m.NewSession()
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := fn(s); err != nil {
+			return err
+		}
+		if i >= 0 {
+			row.Samples = append(row.Samples, float64(tokens)/time.Since(start).Seconds())
+		}
+	}
+	var mean float64
+	for _, v := range row.Samples {
+		mean += v
+	}
+	mean /= float64(len(row.Samples))
+	var ss float64
+	for _, v := range row.Samples {
+		ss += (v - mean) * (v - mean)
+	}
+	row.TPS = mean
+	if len(row.Samples) > 1 {
+		row.SD = math.Sqrt(ss / float64(len(row.Samples)-1))
+	}
+	return nil
+}
+
+// measureBandwidth reads a 512 MiB buffer with n goroutines several times
+// and returns the best GB/s: a decode step is bounded by how fast weights stream in.
+func measureBandwidth(n int) float64 {
+	const size = 512 << 20
+	buf := make([]uint64, size/8)
+	for i := range buf {
+		buf[i] = uint64(i)
+	}
+	best := 0.0
+	for rep := 0; rep < 5; rep++ {
+		var wg sync.WaitGroup
+		part := len(buf) / n
+		sums := make([]uint64, n*8)
+		start := time.Now()
+		for w := 0; w < n; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				var s0, s1, s2, s3 uint64
+				b := buf[w*part : (w+1)*part]
+				for i := 0; i+4 <= len(b); i += 4 {
+					s0 += b[i]
+					s1 += b[i+1]
+					s2 += b[i+2]
+					s3 += b[i+3]
+				}
+				sums[w*8] = s0 + s1 + s2 + s3
+			}(w)
+		}
+		wg.Wait()
+		gbs := float64(size) / time.Since(start).Seconds() / 1e9
+		best = max(best, gbs)
+	}
+	return best
+}
+
+func parseInts(s, flagName string, minVal int) ([]int, error) {
+	var r []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < minVal {
+			return nil, fmt.Errorf("%w: %s %q: want integers of at least %d", errUsage, flagName, f, minVal)
+		}
+		r = append(r, v)
+	}
+	if len(r) == 0 && flagName == "-t" {
+		return nil, fmt.Errorf("%w: -t needs at least one thread count", errUsage)
+	}
+	return r, nil
+}
+
+func maxInt(v []int) int {
+	m := 0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
