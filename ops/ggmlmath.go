@@ -42,6 +42,21 @@ func ExpF(x float32) float32 {
 // SiLUVec is ggml_vec_silu's lane formula: x / (1 + ExpF(-x)).
 func SiLUVec(x float32) float32 { return x / (1 + ExpF(-x)) }
 
+// SiLURow is ggml_vec_silu_f32, which ggml's silu op runs on every row:
+// lanes of 8 use SiLUVec, the tail uses libm's expf. SwiGLURow is this
+// followed by the multiply, element for element.
+func SiLURow(y, x []float32) {
+	n := len(y)
+	x = x[:n]
+	tail := n - n%8
+	for i := 0; i < tail; i++ {
+		y[i] = SiLUVec(x[i])
+	}
+	for i := tail; i < n; i++ {
+		y[i] = SiLU(x[i])
+	}
+}
+
 // SwiGLURow is ggml_vec_swiglu_f32: lanes of 8 use SiLUVec, the tail uses libm's expf.
 func SwiGLURow(y, g, u []float32) {
 	n := len(y)

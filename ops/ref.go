@@ -130,8 +130,9 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			}
 		}
 	case OpSiLU:
-		for i, x := range in[0].F {
-			out.F[i] = SiLU(x)
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			SiLURow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d])
 		}
 	case OpSwiGLU:
 		d := out.Type.Cols()
