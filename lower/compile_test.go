@@ -95,6 +95,12 @@ func TestCompileEveryPassSet(t *testing.T) {
 				t.Errorf("disable %v: stats %v", off, s)
 			}
 		}
+		// Liveness lets buffers share: the arena is well under the sum.
+		// (checkMemPlan holds it to the aligned sum in general: a lone
+		// buffer of 4 bytes still takes a 64-byte slot.)
+		if p.ArenaSize > p.IntermediateBytes/2 {
+			t.Errorf("disable %v: arena %d for %d bytes of intermediates", off, p.ArenaSize, p.IntermediateBytes)
+		}
 	}
 }
 
