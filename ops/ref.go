@@ -32,7 +32,7 @@ func NewTensor(t TensorType) *Tensor {
 
 // F32Data returns the tensor as float32 values, dequantizing when needed.
 func (x *Tensor) F32Data() ([]float32, error) {
-	if x.Type.DType == quant.F32 {
+	if x.Type.DType == quant.F32 && x.F != nil {
 		return x.F, nil
 	}
 	out := make([]float32, x.Type.Elems())
@@ -95,6 +95,19 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpMatMul:
 		w := in[1]
 		n, k := w.Type.Shape[0], w.Type.Shape[1]
+		if w.Type.DType == quant.F32 && in[0].Type.DType == quant.F32 {
+			// F32 weights take F32 activations: ggml_vec_dot_f32's lane order.
+			wf, err := w.F32Data()
+			if err != nil {
+				return err
+			}
+			for t := 0; t < out.Type.Shape[0]; t++ {
+				for j := 0; j < n; j++ {
+					out.F[t*n+j] = DotF32(wf[j*k:(j+1)*k], in[0].F[t*k:(t+1)*k])
+				}
+			}
+			break
+		}
 		vt := quant.VecDotType(w.Type.DType)
 		xb, _ := vt.RowBytes(k)
 		wb, _ := w.Type.DType.RowBytes(k)

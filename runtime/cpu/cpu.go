@@ -180,7 +180,7 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 	if len(in.Tokens) != len(e.tokens) {
 		return fmt.Errorf("cpu: step %s: %d tokens, program takes %d", e.prog.Name, len(in.Tokens), len(e.tokens))
 	}
-	if in.Pos < 0 || in.Pos+len(in.Tokens) > e.ctx {
+	if in.Pos < 0 || (e.ctx > 0 && in.Pos+len(in.Tokens) > e.ctx) {
 		return fmt.Errorf("cpu: step %s: positions %d..%d exceed the context of %d", e.prog.Name, in.Pos, in.Pos+len(in.Tokens)-1, e.ctx)
 	}
 	for i, id := range in.Tokens {

@@ -78,10 +78,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		}}, nil
 	case ops.OpSiLU:
 		return task{chunks: rows, run: func(c, w int) {
-			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
-			for i := range y {
-				y[i] = ops.SiLU(x[i])
-			}
+			ops.SiLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols])
 		}}, nil
 	case ops.OpSoftmax:
 		scale := a.Scale
@@ -187,12 +184,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
 				wr := w.f[j*K : (j+1)*K]
 				for t := 0; t < T; t++ {
-					xr := x.f[t*K : (t+1)*K]
-					xr = xr[:len(wr)]
-					var s float32
-					for i, v := range wr {
-						s += v * xr[i]
-					}
+					s := simd.DotF32(wr, x.f[t*K:(t+1)*K])
 					if res != nil {
 						s += res.f[t*N+j]
 					}
