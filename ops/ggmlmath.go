@@ -1,6 +1,10 @@
 package ops
 
-import "math"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/ops/quant"
+)
 
 // llama.cpp's x86 CPU backend evaluates exp, silu and the softmax sum with
 // AVX2 routines whose results differ from libm's in the last bits. A bit
@@ -9,9 +13,8 @@ import "math"
 // a polynomial exp (ggml_v_expf, from Arm's optimized routines) and sums
 // grouped in lanes of 8.
 
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
+// fma32 is a*b+c with one rounding, as the AVX2 FMA instructions compute it.
+func fma32(a, b, c float32) float32 { return quant.FMA32(a, b, c) }
 
 // ExpF is ggml_v_expf for one lane: max error 1.45 ulp plus rounding.
 func ExpF(x float32) float32 {

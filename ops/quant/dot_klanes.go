@@ -29,6 +29,9 @@ func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	z := float64(c)
 	s := p + z
+	if math.IsInf(s, 0) || math.IsNaN(s) {
+		return float32(s) // the error term below is undefined for infinities
+	}
 	bv := s - p
 	e := (p - (s - bv)) + (z - bv)
 	if e != 0 {

@@ -1,8 +1,7 @@
 package quant
 
-import "math"
-
 // DotActivation is the dot product kiln's matmuls use: DotQ, except for the
+// k-quants (the DotQ*KLanes twins of llama.cpp's AVX2 kernels) and the
 // Q8_0×Q8_0 pair, which follows llama.cpp's AVX2 kernels (ggml_vec_dot_q8_0_q8_0
 // and llamafile's tinyBLAS_Q0_AVX compute it the same way): each block's 32
 // products are summed into 8 integer lanes of 4, every lane accumulates
@@ -11,7 +10,19 @@ import "math"
 // per-block sum by an ulp or so; matching it keeps 8-bit activations of the
 // next layer on the same quantization levels as llama.cpp's.
 func DotActivation(t Type, n int, w, x []byte) float32 {
-	if t != Q8_0 {
+	switch t {
+	case Q8_0:
+	case Q2_K:
+		return DotQ2KLanes(n, w, x)
+	case Q3_K:
+		return DotQ3KLanes(n, w, x)
+	case Q4_K:
+		return DotQ4KLanes(n, w, x)
+	case Q5_K:
+		return DotQ5KLanes(n, w, x)
+	case Q6_K:
+		return DotQ6KLanes(n, w, x)
+	default:
 		return DotQ(t, n, w, x)
 	}
 	var acc [8]float32
@@ -27,7 +38,7 @@ func DotActivation(t Type, n int, w, x []byte) float32 {
 		for l := 0; l < 8; l++ {
 			s := int32(int8(qw[4*l]))*int32(int8(qx[4*l])) + int32(int8(qw[4*l+1]))*int32(int8(qx[4*l+1])) +
 				int32(int8(qw[4*l+2]))*int32(int8(qx[4*l+2])) + int32(int8(qw[4*l+3]))*int32(int8(qx[4*l+3]))
-			acc[l] = float32(math.FMA(float64(d), float64(s), float64(acc[l])))
+			acc[l] = fma32(d, float32(s), acc[l])
 		}
 	}
 	return hsum8(&acc)
@@ -38,3 +49,6 @@ func hsum8(a *[8]float32) float32 {
 	r0, r1, r2, r3 := a[4]+a[0], a[5]+a[1], a[6]+a[2], a[7]+a[3]
 	return (r0 + r2) + (r1 + r3)
 }
+
+// FMA32 returns a*b+c rounded once to float32, as VFMADD231PS computes it.
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }

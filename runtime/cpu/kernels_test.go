@@ -131,15 +131,7 @@ func kernelCases(r *rand.Rand) []kernelCase {
 // knownInexact lists the kernels, by case name up to the first "/", whose
 // float operations are known to differ from the reference's; each is held
 // to maxNMSE only. Every other kernel must be bit-identical.
-var knownInexact = map[string]string{
-	"matmul_q2_k": kLanes, "matmul_add_q2_k": kLanes,
-	"matmul_q3_k": kLanes, "matmul_add_q3_k": kLanes,
-	"matmul_q4_k": kLanes, "matmul_add_q4_k": kLanes,
-	"matmul_q5_k": kLanes, "matmul_add_q5_k": kLanes,
-	"matmul_q6_k": kLanes, "matmul_add_q6_k": kLanes,
-}
-
-const kLanes = "the cpu's k-quant dot sums in the AVX2 lane order, the reference (quant.DotActivation) in the scalar order"
+var knownInexact = map[string]string{}
 
 // TestKernels runs every op alone on random data through the CPU runtime
 // and graph.Evaluate, at two positions (so caches hold earlier rows), with
