@@ -90,6 +90,11 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 	if threads <= 0 {
 		threads = goruntime.NumCPU()
 	}
+	// Build the decode graph once, so a missing or misshapen weight fails
+	// at load (naming the tensor) rather than at the first Eval.
+	if _, err := models.BuildGraph(arch, f, models.Shape{Tokens: 1, Ctx: ctx}); err != nil {
+		return nil, err
+	}
 	// Check the lowering options once, so a bad pass name fails at load.
 	if _, err := lower.Compile(&graph.Graph{}, lower.Options{Disable: opt.DisablePasses, Stop: "deadcode"}); err != nil {
 		return nil, err

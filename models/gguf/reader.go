@@ -52,6 +52,14 @@ const (
 	minTensorInfoSize = 8 + 4 + 8 + 4 + 8 // name length, n_dims, one dim, type, offset
 )
 
+// maxPrealloc caps the capacity reserved up front for kvs and tensor infos.
+// Real files have at most a few thousand of either; beyond that the slices
+// grow as entries are actually read, so a count that lies (but stays below
+// the file size) costs memory in proportion to what parses, not to the
+// claim. Reserving left/minKVSize entries instead made a 4 GB file with a
+// forged count allocate tens of GB before failing.
+const maxPrealloc = 1 << 12
+
 // ErrTruncated matches (errors.Is) every error for a file that ends before
 // something it promises: a field, a string, an array or tensor data. A
 // cut-off download fails this way, as does a length that lies.
@@ -510,15 +518,16 @@ func parse(data []byte) (*File, error) {
 	// A count larger than the file's byte count is a lie, whatever the rest
 	// of the file holds. A smaller count that still cannot fit is reported
 	// where the file runs out, which for a cut-off file is the useful
-	// place. Either way, capacity is capped by what the bytes left could
-	// encode, so a lying count allocates no more than the file's size.
+	// place. Either way, capacity reserved up front is capped by what the
+	// bytes left could encode and by maxPrealloc, so a lying count costs
+	// only what actually parses.
 	if nKVs > uint64(len(data)) {
 		return nil, fmt.Errorf("kv count %d exceeds file size (%d bytes)", nKVs, len(data))
 	}
 	if nTensors > uint64(len(data)) {
 		return nil, fmt.Errorf("tensor count %d exceeds file size (%d bytes)", nTensors, len(data))
 	}
-	f.KVs = make([]KV, 0, min(nKVs, uint64(d.left()/minKVSize)))
+	f.KVs = make([]KV, 0, min(nKVs, uint64(d.left()/minKVSize), maxPrealloc))
 	f.keys = make(map[string]int, cap(f.KVs))
 	for i := range int(nKVs) {
 		key, err := d.str()
@@ -557,7 +566,7 @@ func parse(data []byte) (*File, error) {
 		f.Alignment = int(a)
 	}
 
-	f.Tensors = make([]TensorInfo, 0, min(nTensors, uint64(d.left()/minTensorInfoSize)))
+	f.Tensors = make([]TensorInfo, 0, min(nTensors, uint64(d.left()/minTensorInfoSize), maxPrealloc))
 	f.tensors = make(map[string]int, cap(f.Tensors))
 	for i := range int(nTensors) {
 		ti, err := d.tensorInfo()
