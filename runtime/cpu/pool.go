@@ -3,6 +3,7 @@ package cpu
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // task is one step's work, split into chunks that any worker may take.
@@ -15,10 +16,16 @@ type task struct {
 // pool of n uses n-1 goroutines. Work within a level is handed out through
 // one atomic chunk counter; levels are separated by a spin-then-park barrier.
 type pool struct {
-	n       int
+	n int
+	// gen is read in the workers' spin loop while next and pending take a
+	// write per chunk: on separate cache lines, the spinning reader does not
+	// steal the line from the core doing the work.
 	gen     atomic.Uint64
+	_       [56]byte
 	next    atomic.Int64
+	_       [56]byte
 	pending atomic.Int32
+	_       [60]byte
 	tasks   []task
 	ends    []int // ends[i] is the first chunk after tasks[i]
 	total   int
@@ -31,10 +38,12 @@ type worker struct {
 	wake     chan struct{}
 }
 
-// spinIters bounds the busy wait before a worker parks: long enough to ride
-// over the gap between levels of one token, short enough not to burn a core
-// between tokens.
-const spinIters = 1 << 14
+// spinTime bounds the busy wait before a worker parks: long enough to ride
+// over the gaps between levels of one token and between tokens of a
+// generation (sampling, detokenizing), short enough not to burn a core once
+// the caller has gone idle. Parking and waking costs a futex round trip,
+// several microseconds, at every level otherwise.
+const spinTime = 500 * time.Microsecond
 
 func newPool(n int) *pool {
 	p := &pool{n: max(n, 1)}
@@ -50,11 +59,19 @@ func newPool(n int) *pool {
 // the goroutine instead would miss a level dispatched before it first ran.
 func (p *pool) loop(w *worker, id int, seen uint64) {
 	for {
+		var start time.Time
 		for i := 0; p.gen.Load() == seen; i++ {
-			if i < spinIters {
-				if i&255 == 255 {
+			if i&1023 == 0 {
+				// Check the clock only now and then: it costs more than the load.
+				if i == 0 {
+					start = time.Now()
+				} else if time.Since(start) < spinTime {
 					runtime.Gosched()
+				} else {
+					i = -1 // park below
 				}
+			}
+			if i >= 0 {
 				continue
 			}
 			w.sleeping.Store(1)
@@ -65,7 +82,7 @@ func (p *pool) loop(w *worker, id int, seen uint64) {
 				break
 			}
 			<-w.wake
-			i = 0
+			i = -1 // restart the spin clock
 		}
 		seen = p.gen.Load()
 		if p.quit.Load() {
