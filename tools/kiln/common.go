@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/lower"
 )
 
 // modelFlags are shared by every command that loads a model.
@@ -26,15 +27,24 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
 }
 
-func (m *modelFlags) load() (*kiln.Model, error) {
+// check reports a missing or out-of-range model flag as a usage error, so a
+// command can call it before doing other work.
+func (m *modelFlags) check() error {
 	if m.path == "" {
-		return nil, fmt.Errorf("%w: -m FILE is required", errUsage)
+		return fmt.Errorf("%w: -m FILE is required", errUsage)
 	}
 	if m.ctx < 0 {
-		return nil, fmt.Errorf("%w: -c %d: context length must be positive", errUsage, m.ctx)
+		return fmt.Errorf("%w: -c %d: context length must be positive", errUsage, m.ctx)
 	}
 	if m.threads < 0 {
-		return nil, fmt.Errorf("%w: -t %d: thread count must be positive", errUsage, m.threads)
+		return fmt.Errorf("%w: -t %d: thread count must be positive", errUsage, m.threads)
+	}
+	return nil
+}
+
+func (m *modelFlags) load() (*kiln.Model, error) {
+	if err := m.check(); err != nil {
+		return nil, err
 	}
 	var off []string
 	for _, p := range strings.Split(m.passes, ",") {
@@ -45,7 +55,27 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 		if !strings.HasPrefix(p, "-") {
 			return nil, fmt.Errorf("%w: --passes %q: write -NAME to switch a pass off", errUsage, p)
 		}
+		pass, err := checkPass(p[1:], "--passes")
+		if err != nil {
+			return nil, err
+		}
+		if pass.Required {
+			return nil, fmt.Errorf("%w: --passes: pass %q is required and cannot be switched off", errUsage, pass.Name)
+		}
 		off = append(off, p[1:])
 	}
 	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+}
+
+// checkPass looks a lowering pass up by name; an unknown name is a usage
+// error that lists the passes there are.
+func checkPass(name, flag string) (lower.Pass, error) {
+	var names []string
+	for _, p := range lower.Passes() {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return lower.Pass{}, fmt.Errorf("%w: %s: unknown pass %q (passes: %s)", errUsage, flag, name, strings.Join(names, ", "))
 }

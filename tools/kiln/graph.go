@@ -28,6 +28,14 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	if *tokens < 1 {
 		return fmt.Errorf("%w: -T %d must be at least 1", errUsage, *tokens)
 	}
+	if *layer < -1 {
+		return fmt.Errorf("%w: --layer %d: want a block index, or -1 for all", errUsage, *layer)
+	}
+	if *after != "" {
+		if _, err := checkPass(*after, "--after"); err != nil {
+			return err
+		}
+	}
 	if *outPath != "" {
 		f, err := os.Create(*outPath)
 		if err != nil {

@@ -21,6 +21,9 @@ func cmdPPL(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	if err := mf.check(); err != nil {
+		return err
+	}
 	if *file == "" {
 		return fmt.Errorf("%w: -f FILE is required", errUsage)
 	}

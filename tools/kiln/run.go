@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"time"
@@ -37,8 +38,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *n < 0 {
 		return fmt.Errorf("%w: -n %d must not be negative", errUsage, *n)
 	}
-	if *temp < 0 || *topP < 0 || *topP > 1 || *minP < 0 || *minP > 1 || *rep <= 0 || *topK < 0 {
-		return fmt.Errorf("%w: sampling flags out of range (need temp>=0, 0<=top-p<=1, 0<=min-p<=1, repeat-penalty>0, top-k>=0)", errUsage)
+	for _, c := range []struct {
+		bad  bool
+		flag string
+		v    any
+		want string
+	}{
+		{*temp < 0 || math.IsNaN(*temp), "--temp", *temp, "must be at least 0"},
+		{!(*topP >= 0 && *topP <= 1), "--top-p", *topP, "must be in [0, 1]"},
+		{!(*minP >= 0 && *minP <= 1), "--min-p", *minP, "must be in [0, 1]"},
+		{!(*rep > 0), "--repeat-penalty", *rep, "must be positive"},
+		{*topK < 0, "--top-k", *topK, "must not be negative"},
+		{*repN < 0, "--repeat-last-n", *repN, "must not be negative"},
+	} {
+		if c.bad {
+			return fmt.Errorf("%w: %s %v %s", errUsage, c.flag, c.v, c.want)
+		}
 	}
 	m, err := mf.load()
 	if err != nil {
