@@ -74,7 +74,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		}}, nil
 	case ops.OpSwiGLU:
 		return task{chunks: rows, run: func(c, w int) {
-			ops.SwiGLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols])
+			simd.SwiGLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols])
 		}}, nil
 	case ops.OpSiLU:
 		return task{chunks: rows, run: func(c, w int) {

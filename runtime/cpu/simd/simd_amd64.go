@@ -19,3 +19,8 @@ func dotF32AVX2(n32 int, x, y *float32) float32
 //
 //go:noescape
 func axpyFMAAVX2(n8 int, p float32, v, acc *float32)
+
+// swigluAVX2 computes y = silu(g)*u for n8 groups of 8 (|g| < 87).
+//
+//go:noescape
+func swigluAVX2(n8 int, y, gate, up *float32)

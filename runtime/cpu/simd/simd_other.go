@@ -9,3 +9,5 @@ func dotQ8_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this arch
 func dotF32AVX2(n32 int, x, y *float32) float32 { panic("simd: no AVX2 on this architecture") }
 
 func axpyFMAAVX2(n8 int, p float32, v, acc *float32) { panic("simd: no AVX2 on this architecture") }
+
+func swigluAVX2(n8 int, y, gate, up *float32) { panic("simd: no AVX2 on this architecture") }

@@ -84,3 +84,37 @@ func TestF32KernelsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSwiGLUMatchesReference requires the vector swiglu to equal
+// ops.SwiGLURow bit for bit, including rows that need expf's slow path.
+func TestSwiGLUMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 8, 13, 64, 172, 1024} {
+		for _, scale := range []float32{0.1, 3, 30, 100} {
+			g, u := randRow(r, n, scale), randRow(r, n, 1)
+			got, want := make([]float32, n), make([]float32, n)
+			SwiGLURow(got, g, u)
+			ops.SwiGLURow(want, g, u)
+			for i := range got {
+				if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("n=%d scale=%g i=%d g=%v: %v, reference %v", n, scale, i, g[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkSwiGLU(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	g, u, y := randRow(r, 1024, 2), randRow(r, 1024, 1), make([]float32, 1024)
+	b.Run(Name(), func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			SwiGLURow(y, g, u)
+		}
+	})
+	b.Run("generic", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ops.SwiGLURow(y, g, u)
+		}
+	})
+}
