@@ -29,7 +29,7 @@ func attentionHead(dst, q, k, v []float32, head, kvLen int, a ops.Attrs, scratch
 	for j := lo; j < kvLen; j++ {
 		s[j] = simd.DotF32(q, k[j*kvd+off:j*kvd+off+hd]) * scale
 	}
-	ops.SoftmaxInPlace(s)
+	simd.SoftmaxInPlace(s)
 	lanes := scratch[kvLen : kvLen+8*hd]
 	clear(lanes)
 	for j := lo; j < kvLen; j++ {

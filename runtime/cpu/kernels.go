@@ -90,7 +90,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			for i := range y {
 				y[i] = x[i] * scale
 			}
-			ops.SoftmaxInPlace(y)
+			simd.SoftmaxInPlace(y)
 		}}, nil
 	case ops.OpQuantize:
 		k := inT[0].Cols()

@@ -1,6 +1,10 @@
 package simd
 
-import "github.com/kiln-ml/kiln/ops"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/ops"
+)
 
 // SwiGLURow is ops.SwiGLURow (ggml_vec_swiglu_f32), vectorized: lanes of 8
 // through ggml_v_expf's fast path, the tail in plain Go. A row holding a
@@ -26,4 +30,42 @@ func fastExpRange(x []float32) bool {
 		}
 	}
 	return true
+}
+
+// SoftmaxInPlace is ops.SoftmaxInPlace (ggml's soft_max: max, exp with
+// lanes of 8 summed pairwise into a float64, scale by the reciprocal),
+// with the exponentials vectorized. Rows whose spread reaches expf's slow
+// path (y - max <= -87, e.g. masked -inf entries) go to ops whole.
+func SoftmaxInPlace(y []float32) {
+	n := len(y)
+	n8 := n &^ 7
+	if !useAVX2 || n8 == 0 {
+		ops.SoftmaxInPlace(y)
+		return
+	}
+	m, lo := y[0], y[0]
+	for _, v := range y {
+		m = max(m, v)
+		lo = min(lo, v)
+	}
+	if !(lo-m > -87) {
+		ops.SoftmaxInPlace(y)
+		return
+	}
+	expSubAVX2(n8/8, &y[0], m)
+	var sum float64
+	for i := 0; i < n8; i += 8 {
+		v := y[i : i+8 : i+8]
+		a0, a1, a2, a3 := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
+		sum += float64((a0 + a2) + (a1 + a3))
+	}
+	for i := n8; i < n; i++ {
+		e := float32(math.Exp(float64(y[i] - m)))
+		y[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range y {
+		y[i] *= inv
+	}
 }

@@ -132,3 +132,37 @@ loop:
 	JNZ loop
 	VZEROUPPER
 	RET
+
+// func expSubAVX2(n8 int, y *float32, m float32)
+// y[i] = expf(y[i] - m) for n8 groups of 8 with ggml_v_expf's fast path
+// (callers guarantee y[i] - m > -87).
+TEXT ·expSubAVX2(SB), NOSPLIT, $0-20
+	MOVQ n8+0(FP), CX
+	MOVQ y+8(FP), DI
+	VBROADCASTSS m+16(FP), Y9
+eloop:
+	VMOVUPS (DI), Y1
+	VSUBPS Y9, Y1, Y1            // x = y - m
+	VMOVUPS ·expR(SB), Y2
+	VFMADD231PS ·expLog2e(SB), Y1, Y2
+	VSUBPS ·expR(SB), Y2, Y3
+	VMOVAPS Y1, Y4
+	VFNMADD231PS ·expLn2hi(SB), Y3, Y4
+	VFNMADD231PS ·expLn2lo(SB), Y3, Y4
+	VPSLLD $23, Y2, Y5
+	VPADDD ·expOne(SB), Y5, Y5
+	VMULPS Y4, Y4, Y6
+	VMOVUPS ·expC4(SB), Y7
+	VFMADD231PS ·expC5(SB), Y4, Y7
+	VMOVUPS ·expC2(SB), Y8
+	VFMADD231PS ·expC3(SB), Y4, Y8
+	VFMADD231PS Y7, Y6, Y8
+	VMULPS ·expC1(SB), Y4, Y7
+	VFMADD231PS Y8, Y6, Y7
+	VFMADD231PS Y7, Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ eloop
+	VZEROUPPER
+	RET

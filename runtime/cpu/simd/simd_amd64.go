@@ -24,3 +24,8 @@ func axpyFMAAVX2(n8 int, p float32, v, acc *float32)
 //
 //go:noescape
 func swigluAVX2(n8 int, y, gate, up *float32)
+
+// expSubAVX2 sets y[i] = expf(y[i]-m) for n8 groups of 8 (y[i]-m > -87).
+//
+//go:noescape
+func expSubAVX2(n8 int, y *float32, m float32)

@@ -11,3 +11,5 @@ func dotF32AVX2(n32 int, x, y *float32) float32 { panic("simd: no AVX2 on this a
 func axpyFMAAVX2(n8 int, p float32, v, acc *float32) { panic("simd: no AVX2 on this architecture") }
 
 func swigluAVX2(n8 int, y, gate, up *float32) { panic("simd: no AVX2 on this architecture") }
+
+func expSubAVX2(n8 int, y *float32, m float32) { panic("simd: no AVX2 on this architecture") }

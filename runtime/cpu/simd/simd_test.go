@@ -1,6 +1,7 @@
 package simd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -117,4 +118,28 @@ func BenchmarkSwiGLU(b *testing.B) {
 			ops.SwiGLURow(y, g, u)
 		}
 	})
+}
+
+// TestSoftmaxMatchesReference requires the vector softmax to equal
+// ops.SoftmaxInPlace bit for bit, with and without masked (-inf) entries.
+func TestSoftmaxMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 7, 8, 9, 64, 200, 513} {
+		for _, scale := range []float32{0.5, 5, 40} {
+			for _, masked := range []bool{false, true} {
+				x := randRow(r, n, scale)
+				if masked {
+					x[0] = float32(math.Inf(-1))
+				}
+				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+				SoftmaxInPlace(got)
+				ops.SoftmaxInPlace(want)
+				for i := range got {
+					if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+						t.Fatalf("n=%d scale=%g masked=%v i=%d: %v, reference %v", n, scale, masked, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
 }
