@@ -184,7 +184,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		for t := 0; t < T; t++ {
 			for h := 0; h < a.NHead; h++ {
 				o := t*qd + h*a.HeadDim
-				AttentionHead(out.F[o:o+a.HeadDim], in[0].F[o:o+a.HeadDim], in[1].F, in[2].F, h, pos+t+1, a, scores)
+				AttentionHead(out.F[o:o+a.HeadDim], in[0].F[o:o+a.HeadDim], in[1].F, in[2].F, h, pos+t+1, a, scores, &RefKernels)
 			}
 		}
 	case OpQuantize:
@@ -327,8 +327,9 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 // without flash attention: q·k as ggml_vec_dot_f32, the softmax of ggml,
 // and the weighted sum of values accumulated in 8 lanes by position (j mod
 // 8) with fused multiply-adds, as llamafile's F32 GEMM does, so that the
-// next layer's quantized activations land on llama.cpp's levels.
-func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []float32) {
+// next layer's quantized activations land on llama.cpp's levels. The inner
+// loops come from vk, so runtimes share this code with their vector kernels.
+func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []float32, vk *VecKernels) {
 	hd := a.HeadDim
 	kvd := a.NKVHead * hd
 	kvh := head / (a.NHead / a.NKVHead)
@@ -345,19 +346,31 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 	for j := range lo {
 		s[j] = float32(math.Inf(-1))
 	}
+	off := kvh * hd
 	for j := lo; j < kvLen; j++ {
-		s[j] = DotF32(q, k[j*kvd+kvh*hd:j*kvd+kvh*hd+hd]) * scale
+		s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
 	}
-	SoftmaxInPlace(s)
+	vk.Softmax(s)
 	// Lane l of every output element sums the positions j ≡ l (mod 8) in
 	// order; held as 8 rows of head_dim so each step is an axpy over a V row.
 	lanes := scores[kvLen : kvLen+8*hd]
 	clear(lanes)
-	for j, p := range s {
-		AxpyFMA(lanes[(j&7)*hd:(j&7)*hd+hd], p, v[j*kvd+kvh*hd:j*kvd+kvh*hd+hd])
+	for j := lo; j < kvLen; j++ { // masked keys have weight 0 and add nothing
+		vk.Axpy(lanes[(j&7)*hd:(j&7)*hd+hd], s[j], v[j*kvd+off:j*kvd+off+hd])
 	}
 	ReduceLanes8(dst, lanes)
 }
+
+// VecKernels are the inner loops of AttentionHead. Runtimes pass vector
+// versions that compute exactly the same values as RefKernels.
+type VecKernels struct {
+	Dot     func(x, y []float32) float32                // as DotF32
+	Axpy    func(acc []float32, p float32, v []float32) // as AxpyFMA
+	Softmax func(y []float32)                           // as SoftmaxInPlace
+}
+
+// RefKernels are the plain-Go inner loops.
+var RefKernels = VecKernels{Dot: DotF32, Axpy: AxpyFMA, Softmax: SoftmaxInPlace}
 
 // AxpyFMA sets acc[i] = fma(p, v[i], acc[i]) with one rounding per element.
 func AxpyFMA(acc []float32, p float32, v []float32) {

@@ -158,7 +158,7 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			t, h := c/a.NHead, c%a.NHead
 			o := t*qd + h*a.HeadDim
 			pos := int(in[3].i[0])
-			attentionHead(out.f[o:o+a.HeadDim], in[0].f[o:o+a.HeadDim], in[1].f, in[2].f, h, pos+t+1, a, e.scratch[w])
+			ops.AttentionHead(out.f[o:o+a.HeadDim], in[0].f[o:o+a.HeadDim], in[1].f, in[2].f, h, pos+t+1, a, e.scratch[w], &vecKernels)
 		}}, nil
 	case ops.OpRows:
 		return task{chunks: 1, run: func(c, w int) {
