@@ -5,33 +5,14 @@ package tests
 
 import (
 	"encoding/json"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 // sharedDir finds ../shared next to the repository root, or skips the test.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared test data not found: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(s, "models")); err != nil {
-		t.Skipf("shared test data not found at %s (tests that need models and references skip without it)", s)
-	}
-	return s
+	return testshared.Dir(t)
 }
 
 // logitsRef is a reference/logits file.

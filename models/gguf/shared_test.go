@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"bytes"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"io"
 	"io/fs"
 	"os"
@@ -12,26 +13,7 @@ import (
 
 // sharedDir returns <repo root>/../shared, or skips the test when it is absent.
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory, so no ../shared to read")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if st, err := os.Stat(shared); err != nil || !st.IsDir() {
-		t.Skipf("shared test material not found at %s (expected next to the repository root)", shared)
-	}
-	return shared
+	return testshared.Dir(t)
 }
 
 // sharedFiles lists every .gguf file under shared/models and shared/vocab.

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,26 +15,7 @@ import (
 // sharedDir returns <repo root>/../shared, where the shared test data lives,
 // skipping the test when it is absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate shared test data")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared test data not found at %s (expected next to the repository root)", shared)
-	}
-	return shared
+	return testshared.Dir(t)
 }
 
 // sharedFile returns the path of a file under the shared directory,

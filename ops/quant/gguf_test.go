@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"os"
 	"path/filepath"
 	"testing"
@@ -192,26 +193,7 @@ func parseGGUF(b []byte) (*ggufFile, error) {
 
 // sharedDir locates <dir containing go.mod>/../shared, or skips the test.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared")
-	if fi, err := os.Stat(s); err != nil || !fi.IsDir() {
-		t.Skipf("test data directory %s is missing; skipping real-data tests", s)
-	}
-	return s
+	return testshared.Dir(t)
 }
 
 // zooFiles returns the zoo GGUF files by suffix ("q4_0", "q4_k_m", ...).

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -422,22 +423,7 @@ func runSequence(exes map[int]*Executable, seq []step, wantOut [][][]float32, wa
 
 // sharedDir finds ../shared next to the repository root, or skips.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	return filepath.Join(dir, "..", "shared")
+	return testshared.Dir(t)
 }
 
 // TestSharedModel runs stories260K (Q8_0) on the CPU runtime and through

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kiln-ml/kiln/tests/testshared"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,25 +20,7 @@ import (
 
 // shared finds ../shared beside the repository root or skips.
 func shared(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test directory, so no ../shared")
-		}
-		dir = filepath.Dir(dir)
-	}
-	s := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(s, "models")); err != nil {
-		t.Skipf("shared test data not found at %s (tests that need models skip without it)", s)
-	}
-	return s
+	return testshared.Dir(t)
 }
 
 func model(t *testing.T, name string) string {
