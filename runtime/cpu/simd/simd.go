@@ -79,3 +79,20 @@ func AxpyFMA(acc []float32, p float32, v []float32) {
 	}
 	ops.AxpyFMA(acc, p, v)
 }
+
+// DotQ8_0x4 writes to out[0:4] the dots of the four Q8_0 rows
+// w[0:stride], w[stride:2*stride], ... with x: four DotQ8_0 calls, computed
+// together so the rows' accumulation chains overlap.
+func DotQ8_0x4(n int, w []byte, stride int, x []byte, out []float32) {
+	nb := n / 32
+	if useAVX2 && nb > 0 {
+		_ = w[3*stride+nb*34-1]
+		_ = x[nb*34-1]
+		_ = out[3]
+		dotQ8_0x4AVX2(nb, &w[0], stride, &x[0], &out[0])
+		return
+	}
+	for r := 0; r < 4; r++ {
+		out[r] = DotQ8_0(n, w[r*stride:], x)
+	}
+}

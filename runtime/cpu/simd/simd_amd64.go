@@ -29,3 +29,8 @@ func swigluAVX2(n8 int, y, gate, up *float32)
 //
 //go:noescape
 func expSubAVX2(n8 int, y *float32, m float32)
+
+// dotQ8_0x4AVX2 writes the dots of four Q8_0 rows (stride bytes apart) with x to out[0:4].
+//
+//go:noescape
+func dotQ8_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32)

@@ -13,3 +13,7 @@ func axpyFMAAVX2(n8 int, p float32, v, acc *float32) { panic("simd: no AVX2 on t
 func swigluAVX2(n8 int, y, gate, up *float32) { panic("simd: no AVX2 on this architecture") }
 
 func expSubAVX2(n8 int, y *float32, m float32) { panic("simd: no AVX2 on this architecture") }
+
+func dotQ8_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32) {
+	panic("simd: no AVX2 on this architecture")
+}

@@ -143,3 +143,42 @@ func TestSoftmaxMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDotQ8_0x4MatchesSingle requires the four-row kernel to equal four
+// single-row dots bit for bit.
+func TestDotQ8_0x4MatchesSingle(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{32, 64, 384, 1024} {
+		rb := n / 32 * 34
+		w := make([]byte, 4*rb)
+		for i := 0; i < 4; i++ {
+			quant.Quantize(quant.Q8_0, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+		}
+		x := make([]byte, rb)
+		quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+		var out [4]float32
+		DotQ8_0x4(n, w, rb, x, out[:])
+		for i := 0; i < 4; i++ {
+			if want := quant.DotActivation(quant.Q8_0, n, w[i*rb:(i+1)*rb], x); out[i] != want {
+				t.Fatalf("n=%d row %d: %v, want %v", n, i, out[i], want)
+			}
+		}
+	}
+}
+
+func BenchmarkDotQ8_0x4(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 4096
+	rb := n / 32 * 34
+	w := make([]byte, 4*rb)
+	for i := 0; i < 4; i++ {
+		quant.Quantize(quant.Q8_0, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+	}
+	x := make([]byte, rb)
+	quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+	var out [4]float32
+	b.SetBytes(int64(len(w)))
+	for i := 0; i < b.N; i++ {
+		DotQ8_0x4(n, w, rb, x, out[:])
+	}
+}
