@@ -33,6 +33,7 @@ var commands = []command{
 	{"graph", "dump a model's graph or lowered program", cmdGraph},
 	{"inspect", "print a GGUF file's metadata and tensors", cmdInspect},
 	{"bench", "measure prefill and decode speed (llama-bench's table)", cmdBench},
+	{"synth", "write a random-weight GGUF at a real model's shape", cmdSynth},
 }
 
 // errUsage marks an error whose message is usage text; the exit code is 2.
