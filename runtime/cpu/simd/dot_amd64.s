@@ -141,6 +141,13 @@ loop4:
 	VCVTDQ2PS Y5, Y5 \
 	VFMADD231PS Y5, Y12, acc
 
+	// Prefetch far ahead of each row stream: measured on smollm2-135m decode,
+	// 512 B ahead gained 5-15%, 4096 B 60%; the hardware prefetcher alone
+	// leaves the 2-core DRAM bandwidth half used.
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4096(R10)
+	PREFETCHT0 4096(R11)
+	PREFETCHT0 4096(R12)
 	ROW(SI, Y0)
 	ROW(R10, Y1)
 	ROW(R11, Y2)
