@@ -112,6 +112,7 @@ TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ (SI)(R8*1), R10       // row 1
 	LEAQ (R10)(R8*1), R11      // row 2
 	LEAQ (R11)(R8*1), R12      // row 3
+	LEAQ (R8*4), R13           // prefetch distance: four rows
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -141,13 +142,14 @@ loop4:
 	VCVTDQ2PS Y5, Y5 \
 	VFMADD231PS Y5, Y12, acc
 
-	// Prefetch far ahead of each row stream: measured on smollm2-135m decode,
-	// 512 B ahead gained 5-15%, 4096 B 60%; the hardware prefetcher alone
-	// leaves the 2-core DRAM bandwidth half used.
-	PREFETCHT0 4096(SI)
-	PREFETCHT0 4096(R10)
-	PREFETCHT0 4096(R11)
-	PREFETCHT0 4096(R12)
+	// Prefetch the same block of the next four rows: the hardware prefetcher
+	// alone leaves the 2-core DRAM bandwidth half used (smollm2-135m decode
+	// gained 60% from a fixed 4 KiB distance; a distance of four rows adapts
+	// to the row length).
+	PREFETCHT0 (SI)(R13*1)
+	PREFETCHT0 (R10)(R13*1)
+	PREFETCHT0 (R11)(R13*1)
+	PREFETCHT0 (R12)(R13*1)
 	ROW(SI, Y0)
 	ROW(R10, Y1)
 	ROW(R11, Y2)
