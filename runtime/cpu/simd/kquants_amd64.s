@@ -77,6 +77,8 @@ TEXT ·dotQ4KAVX2(SB), NOSPLIT, $0-28
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 q4k_loop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
 	MOVL 0(SI), AX
 	VMOVD AX, X2
 	VCVTPH2PS X2, X2          // [d, dmin] of the weights
@@ -206,6 +208,8 @@ TEXT ·dotQ5KAVX2(SB), NOSPLIT, $0-28
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
 q5k_loop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
 	MOVL 0(SI), AX
 	VMOVD AX, X2
 	VCVTPH2PS X2, X2          // [d, dmin] of the weights
@@ -360,6 +364,8 @@ TEXT ·dotQ6KAVX2(SB), NOSPLIT, $0-28
 	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
 q6k_loop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
 	MOVWLZX 208(SI), AX
 	VMOVD AX, X2
 	VCVTPH2PS X2, X2
@@ -511,6 +517,8 @@ TEXT ·dotQ3KAVX2(SB), NOSPLIT, $0-28
 	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
 q3k_loop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
 	MOVWLZX 108(SI), AX
 	VMOVD AX, X2
 	VCVTPH2PS X2, X2
@@ -688,6 +696,8 @@ TEXT ·dotQ2KAVX2(SB), NOSPLIT, $0-28
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
 q2k_loop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
 	MOVL 80(SI), AX
 	VMOVD AX, X2
 	VCVTPH2PS X2, X2          // [d, dmin] of the weights
