@@ -12,6 +12,10 @@ package quant
 func DotActivation(t Type, n int, w, x []byte) float32 {
 	switch t {
 	case Q8_0:
+	case Q4_0:
+		return dotLegacyLanes(n, w, x, 18, decodeQ4_0)
+	case Q5_0:
+		return dotLegacyLanes(n, w, x, 22, decodeQ5_0)
 	case Q2_K:
 		return DotQ2KLanes(n, w, x)
 	case Q3_K:
@@ -52,3 +56,47 @@ func hsum8(a *[8]float32) float32 {
 
 // FMA32 returns a*b+c rounded once to float32, as VFMADD231PS computes it.
 func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }
+
+// dotLegacyLanes is the AVX2 dot of a 32-element legacy format with Q8_0
+// activations (ggml_vec_dot_q4_0_q8_0, q5_0_q8_0): each block's weights
+// are unpacked to int8, the products summed in 8 integer lanes of 4 like
+// Q8_0's, and acc = d_w·d_x·lane + acc with one FMA per lane.
+func dotLegacyLanes(n int, w, x []byte, bs int, decode func(b []byte, q *[32]int8)) float32 {
+	var acc [8]float32
+	var q [32]int8
+	nb := n / 32
+	w = w[:nb*bs]
+	x = x[:nb*34]
+	for b := 0; b < nb; b++ {
+		wb := w[b*bs : b*bs+bs]
+		xb := x[b*34 : b*34+34]
+		d := fp16Table[uint16(wb[0])|uint16(wb[1])<<8] * fp16Table[uint16(xb[0])|uint16(xb[1])<<8]
+		decode(wb, &q)
+		qx := xb[2:34]
+		for l := 0; l < 8; l++ {
+			s := int32(q[4*l])*int32(int8(qx[4*l])) + int32(q[4*l+1])*int32(int8(qx[4*l+1])) +
+				int32(q[4*l+2])*int32(int8(qx[4*l+2])) + int32(q[4*l+3])*int32(int8(qx[4*l+3]))
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
+	}
+	return hsum8(&acc)
+}
+
+// decodeQ4_0 unpacks a Q4_0 block: low nibbles are elements 0-15, high 16-31, minus 8.
+func decodeQ4_0(b []byte, q *[32]int8) {
+	qs := b[2:18]
+	for i := 0; i < 16; i++ {
+		q[i] = int8(qs[i]&0xF) - 8
+		q[i+16] = int8(qs[i]>>4) - 8
+	}
+}
+
+// decodeQ5_0 unpacks a Q5_0 block: nibbles as Q4_0 plus bit j of qh as bit 4, minus 16.
+func decodeQ5_0(b []byte, q *[32]int8) {
+	qh := uint32(b[2]) | uint32(b[3])<<8 | uint32(b[4])<<16 | uint32(b[5])<<24
+	qs := b[6:22]
+	for i := 0; i < 16; i++ {
+		q[i] = int8(qs[i]&0xF|byte(qh>>i&1)<<4) - 16
+		q[i+16] = int8(qs[i]>>4|byte(qh>>(i+16)&1)<<4) - 16
+	}
+}

@@ -34,3 +34,9 @@ func expSubAVX2(n8 int, y *float32, m float32)
 //
 //go:noescape
 func dotQ8_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32)
+
+//go:noescape
+func dotQ4_0AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_0AVX2(nb int, w, x *byte) float32

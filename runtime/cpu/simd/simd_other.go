@@ -17,3 +17,7 @@ func expSubAVX2(n8 int, y *float32, m float32) { panic("simd: no AVX2 on this ar
 func dotQ8_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32) {
 	panic("simd: no AVX2 on this architecture")
 }
+
+func dotQ4_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this architecture") }
+
+func dotQ5_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this architecture") }

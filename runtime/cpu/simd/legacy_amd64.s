@@ -1,0 +1,126 @@
+#include "textflag.h"
+
+DATA ·nib0F+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nib0F+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nib0F+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nib0F+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL ·nib0F(SB), RODATA|NOPTR, $32
+DATA ·eights+0(SB)/8, $0x0808080808080808
+DATA ·eights+8(SB)/8, $0x0808080808080808
+DATA ·eights+16(SB)/8, $0x0808080808080808
+DATA ·eights+24(SB)/8, $0x0808080808080808
+GLOBL ·eights(SB), RODATA|NOPTR, $32
+DATA ·nibF0+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·nibF0+8(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·nibF0+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA ·nibF0+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL ·nibF0(SB), RODATA|NOPTR, $32
+// byte i of the result takes byte i/8 of the broadcast qh (ggml's bytes_from_bits_32)
+DATA ·qhShuf+0(SB)/8, $0x0000000000000000
+DATA ·qhShuf+8(SB)/8, $0x0101010101010101
+DATA ·qhShuf+16(SB)/8, $0x0202020202020202
+DATA ·qhShuf+24(SB)/8, $0x0303030303030303
+GLOBL ·qhShuf(SB), RODATA|NOPTR, $32
+DATA ·qhBits+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·qhBits+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·qhBits+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA ·qhBits+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL ·qhBits(SB), RODATA|NOPTR, $32
+
+// Shared tail of both kernels: Y4 holds the block's 32 weights as int8,
+// X1 the weight scale (float), DI the activation block.
+#define LANES \
+	MOVWLZX (DI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VMULSS X2, X1, X1 \
+	VBROADCASTSS X1, Y1 \
+	VMOVDQU 2(DI), Y3 \
+	VPSIGNB Y4, Y4, Y5 \
+	VPSIGNB Y4, Y3, Y6 \
+	VPMADDUBSW Y6, Y5, Y5 \
+	VPMADDWD Y7, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y5, Y1, Y0
+
+#define HSUM \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X0, X1, X1 \
+	VMOVHLPS X1, X1, X2 \
+	VADDPS X2, X1, X1 \
+	VMOVSHDUP X1, X2 \
+	VADDSS X2, X1, X1 \
+	VZEROUPPER
+
+// func dotQ4_0AVX2(nb int, w, x *byte) float32
+// ggml_vec_dot_q4_0_q8_0 on AVX2: nibbles unpacked low half then high half, minus 8.
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	MOVL $0x00010001, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, Y7
+	VMOVDQU ·nib0F(SB), Y8
+	VMOVDQU ·eights(SB), Y9
+q40loop:
+	PREFETCHT0 4096(SI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMOVDQU 2(SI), X4
+	VPSRLW $4, X4, X5
+	VINSERTI128 $1, X5, Y4, Y4
+	VPAND Y8, Y4, Y4
+	VPSUBB Y9, Y4, Y4
+	LANES
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40loop
+	HSUM
+	MOVSS X1, ret+24(FP)
+	RET
+
+// func dotQ5_0AVX2(nb int, w, x *byte) float32
+// ggml_vec_dot_q5_0_q8_0 on AVX2: nibbles, then 0xF0 or'ed into the bytes
+// whose qh bit is clear (so each byte is the 5-bit value minus 16).
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	MOVL $0x00010001, AX
+	VMOVD AX, X7
+	VPBROADCASTD X7, Y7
+	VMOVDQU ·nib0F(SB), Y8
+	VMOVDQU ·qhShuf(SB), Y11
+	VMOVDQU ·qhBits(SB), Y12
+	VPCMPEQB Y13, Y13, Y13
+	VMOVDQU ·nibF0(SB), Y14
+q50loop:
+	PREFETCHT0 4096(SI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMOVDQU 6(SI), X4
+	VPSRLW $4, X4, X5
+	VINSERTI128 $1, X5, Y4, Y4
+	VPAND Y8, Y4, Y4
+	MOVL 2(SI), AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPSHUFB Y11, Y10, Y10
+	VPOR Y12, Y10, Y10
+	VPCMPEQB Y13, Y10, Y10
+	VPANDN Y14, Y10, Y10
+	VPOR Y10, Y4, Y4
+	LANES
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q50loop
+	HSUM
+	MOVSS X1, ret+24(FP)
+	RET
