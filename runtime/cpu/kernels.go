@@ -199,7 +199,10 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		return task{}, err
 	}
 	pre := xt.DType == vt // the quantize-activations pass already ran
-	q8 := wt.DType == quant.Q8_0 && pre
+	var dot4 func(n int, w []byte, stride int, x []byte, out []float32)
+	if pre {
+		dot4 = simd.Dot4(wt.DType)
+	}
 	dotK := simd.Dot(wt.DType)
 	dot := func(w, x []byte) float32 { return dotK(K, w, x) }
 	if !pre && xt.DType != quant.F32 {
@@ -216,10 +219,10 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 			}
 			j, end := c*matmulRowsPerChunk, min(N, (c+1)*matmulRowsPerChunk)
 			o := out.f[t*N : (t+1)*N]
-			if q8 {
+			if dot4 != nil {
 				// Four rows at a time: same values, overlapping accumulation chains.
 				for ; j+4 <= end; j += 4 {
-					simd.DotQ8_0x4(K, w.b[j*wb:], wb, xq, o[j:j+4])
+					dot4(K, w.b[j*wb:], wb, xq, o[j:j+4])
 				}
 			}
 			for ; j < end; j++ {

@@ -28,3 +28,30 @@ func DotQ5_0(n int, w, x []byte) float32 {
 	}
 	return quant.DotActivation(quant.Q5_0, n, w, x)
 }
+
+// DotQ4_0x4 writes to out[0:4] the dots of four Q4_0 rows stride bytes
+// apart with x: four DotQ4_0 calls computed together.
+func DotQ4_0x4(n int, w []byte, stride int, x []byte, out []float32) {
+	nb := n / 32
+	if useAVX2 && nb > 0 {
+		_ = w[3*stride+nb*18-1]
+		_ = x[nb*34-1]
+		_ = out[3]
+		dotQ4_0x4AVX2(nb, &w[0], stride, &x[0], &out[0])
+		return
+	}
+	for r := 0; r < 4; r++ {
+		out[r] = DotQ4_0(n, w[r*stride:], x)
+	}
+}
+
+// Dot4 returns a four-row kernel for weights of type t, or nil.
+func Dot4(t quant.Type) func(n int, w []byte, stride int, x []byte, out []float32) {
+	switch t {
+	case quant.Q8_0:
+		return DotQ8_0x4
+	case quant.Q4_0:
+		return DotQ4_0x4
+	}
+	return nil
+}

@@ -40,3 +40,26 @@ func TestLegacyDotsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDot4MatchesSingle requires every four-row kernel to equal four single dots.
+func TestDot4MatchesSingle(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0} {
+		for _, n := range []int{32, 576, 2048} {
+			rb, _ := typ.RowBytes(n)
+			w := make([]byte, 4*rb)
+			for i := 0; i < 4; i++ {
+				quant.Quantize(typ, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+			}
+			x := make([]byte, n/32*34)
+			quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+			var out [4]float32
+			Dot4(typ)(n, w, rb, x, out[:])
+			for i := range out {
+				if want := quant.DotActivation(typ, n, w[i*rb:(i+1)*rb], x); out[i] != want {
+					t.Fatalf("%s n=%d row %d: %v, want %v", typ, n, i, out[i], want)
+				}
+			}
+		}
+	}
+}

@@ -40,3 +40,6 @@ func dotQ4_0AVX2(nb int, w, x *byte) float32
 
 //go:noescape
 func dotQ5_0AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32)

@@ -21,3 +21,7 @@ func dotQ8_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32) {
 func dotQ4_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this architecture") }
 
 func dotQ5_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this architecture") }
+
+func dotQ4_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32) {
+	panic("simd: no AVX2 on this architecture")
+}
