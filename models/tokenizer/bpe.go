@@ -22,50 +22,13 @@ type bpeBigram struct {
 
 // bpeQueue is a binary min-heap of bigrams: lowest rank first, then the
 // leftmost, as llama.cpp's llm_bigram_bpe::comparator orders them.
-type bpeQueue []bpeBigram
+type bpeQueue = bigramHeap[bpeBigram]
 
-func (q bpeQueue) before(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
+func (a bpeBigram) before(b bpeBigram) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
-	return q[i].left < q[j].left
-}
-
-func (q *bpeQueue) push(b bpeBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.before(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *bpeQueue) pop() bpeBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(h) && h.before(l, m) {
-			m = l
-		}
-		if r < len(h) && h.before(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
+	return a.left < b.left
 }
 
 // bpeState is scratch space reused across the words of one Encode call.

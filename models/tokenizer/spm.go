@@ -27,50 +27,13 @@ type spmBigram struct {
 
 // spmQueue is a binary max-heap of bigrams: highest score first, then the
 // leftmost, as llama.cpp's llm_bigram_spm::comparator orders them.
-type spmQueue []spmBigram
+type spmQueue = bigramHeap[spmBigram]
 
-func (q spmQueue) before(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+func (a spmBigram) before(b spmBigram) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return q[i].left < q[j].left
-}
-
-func (q *spmQueue) push(b spmBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.before(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *spmQueue) pop() spmBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(h) && h.before(l, m) {
-			m = l
-		}
-		if r < len(h) && h.before(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
+	return a.left < b.left
 }
 
 // spmEncode appends the tokens of one plain-text fragment, whose spaces are
