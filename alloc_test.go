@@ -1,0 +1,38 @@
+package kiln_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/tests/testshared"
+)
+
+// TestDecodeAllocatesNothing checks the promise of zero heap allocations
+// per decoded token at the library level (Session.Eval and a sampling chain), once
+// the decode program is built.
+func TestDecodeAllocatesNothing(t *testing.T) {
+	m, err := kiln.Load(filepath.Join(testshared.Dir(t), "models", "gocoder-11m-q8_0.gguf"), kiln.Options{Threads: 2, Context: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := []int32{0}
+	smp := kiln.NewSampler(kiln.SamplerOptions{Temp: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.1, RepeatLastN: 64, Seed: 1})
+	step := func() {
+		logits, err := s.Eval(tok, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok[0] = smp.Sample(logits)
+		smp.Accept(tok[0])
+	}
+	step()
+	if n := testing.AllocsPerRun(100, step); n != 0 {
+		t.Errorf("a decode step allocates %v times", n)
+	}
+}
