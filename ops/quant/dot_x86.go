@@ -16,6 +16,8 @@ func DotActivation(t Type, n int, w, x []byte) float32 {
 		return dotLegacyLanes(n, w, x, 18, decodeQ4_0)
 	case Q5_0:
 		return dotLegacyLanes(n, w, x, 22, decodeQ5_0)
+	case F16:
+		return dotF16Lanes(n, w, x)
 	case Q2_K:
 		return DotQ2KLanes(n, w, x)
 	case Q3_K:
@@ -99,4 +101,39 @@ func decodeQ5_0(b []byte, q *[32]int8) {
 		q[i] = int8(qs[i]&0xF|byte(qh>>i&1)<<4) - 16
 		q[i+16] = int8(qs[i]>>4|byte(qh>>(i+16)&1)<<4) - 16
 	}
+}
+
+// dotF16Lanes is ggml_vec_dot_f16 on AVX2/F16C: four 8-lane accumulators over
+// steps of 32 with fused multiply-adds, reduced as ggml_vec_dot_f32 does,
+// then leftovers added in float64. Products of two halves are exact in
+// float32, so each FMA rounds only the sum.
+func dotF16Lanes(n int, w, x []byte) float32 {
+	np := n &^ 31
+	var sum float64
+	h := func(b []byte, i int) float32 { return fp16Table[uint16(b[2*i])|uint16(b[2*i+1])<<8] }
+	if np > 0 {
+		var acc [4][8]float32
+		for i := 0; i < np; i += 32 {
+			for j := 0; j < 4; j++ {
+				for l := 0; l < 8; l++ {
+					k := i + 8*j + l
+					acc[j][l] = fma32(h(w, k), h(x, k), acc[j][l])
+				}
+			}
+		}
+		for l := 0; l < 8; l++ {
+			acc[0][l] += acc[2][l]
+			acc[1][l] += acc[3][l]
+			acc[0][l] += acc[1][l]
+		}
+		var t [4]float32
+		for l := 0; l < 4; l++ {
+			t[l] = acc[0][l] + acc[0][l+4]
+		}
+		sum = float64((t[0] + t[1]) + (t[2] + t[3]))
+	}
+	for i := np; i < n; i++ {
+		sum += float64(h(w, i) * h(x, i))
+	}
+	return float32(sum)
 }

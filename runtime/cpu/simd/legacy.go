@@ -55,3 +55,20 @@ func Dot4(t quant.Type) func(n int, w []byte, stride int, x []byte, out []float3
 	}
 	return nil
 }
+
+func init() { register(quant.F16, DotF16) }
+
+// DotF16 is quant.DotActivation for F16 weights and F16 activations.
+func DotF16(n int, w, x []byte) float32 {
+	np := n &^ 31
+	if !useAVX2 || np == 0 {
+		return quant.DotActivation(quant.F16, n, w, x)
+	}
+	_ = w[2*n-1]
+	_ = x[2*n-1]
+	s := float64(dotF16AVX2(np/32, &w[0], &x[0]))
+	for i := np; i < n; i++ {
+		s += float64(quant.FP16ToFP32(uint16(w[2*i])|uint16(w[2*i+1])<<8) * quant.FP16ToFP32(uint16(x[2*i])|uint16(x[2*i+1])<<8))
+	}
+	return float32(s)
+}

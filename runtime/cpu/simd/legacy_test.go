@@ -14,12 +14,15 @@ func TestLegacyDotsMatchReference(t *testing.T) {
 	for _, c := range []struct {
 		t   quant.Type
 		dot func(int, []byte, []byte) float32
-	}{{quant.Q4_0, DotQ4_0}, {quant.Q5_0, DotQ5_0}} {
-		for _, n := range []int{32, 64, 576, 2048, 32 * 37} {
+	}{{quant.Q4_0, DotQ4_0}, {quant.Q5_0, DotQ5_0}, {quant.F16, DotF16}} {
+		for _, n := range []int{32, 64, 172, 576, 2048, 32 * 37} {
+			if n%32 != 0 && c.t != quant.F16 {
+				continue
+			}
 			for trial := 0; trial < 20; trial++ {
 				rb, _ := c.t.RowBytes(n)
 				w := make([]byte, rb)
-				if trial%2 == 0 {
+				if trial%2 == 0 || c.t == quant.F16 {
 					quant.Quantize(c.t, randRow(r, n, 0.02), w)
 				} else {
 					for i := range w {
@@ -30,8 +33,10 @@ func TestLegacyDotsMatchReference(t *testing.T) {
 						w[b*(rb/(n/32))+1] = 0x20
 					}
 				}
-				x := make([]byte, n/32*34)
-				quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+				vt := quant.VecDotType(c.t)
+				xb, _ := vt.RowBytes(n)
+				x := make([]byte, xb)
+				quant.QuantizeActivation(vt, randRow(r, n, 3), x)
 				got, want := c.dot(n, w, x), quant.DotActivation(c.t, n, w, x)
 				if got != want {
 					t.Fatalf("%s n=%d trial %d: %v, reference %v", c.t, n, trial, got, want)

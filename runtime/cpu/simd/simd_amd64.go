@@ -43,3 +43,6 @@ func dotQ5_0AVX2(nb int, w, x *byte) float32
 
 //go:noescape
 func dotQ4_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32)
+
+//go:noescape
+func dotF16AVX2(n32 int, w, x *byte) float32

@@ -25,3 +25,5 @@ func dotQ5_0AVX2(nb int, w, x *byte) float32 { panic("simd: no AVX2 on this arch
 func dotQ4_0x4AVX2(nb int, w *byte, stride int, x *byte, out *float32) {
 	panic("simd: no AVX2 on this architecture")
 }
+
+func dotF16AVX2(n32 int, w, x *byte) float32 { panic("simd: no AVX2 on this architecture") }
