@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,7 +102,6 @@ func TestLogitsParity(t *testing.T) {
 			if e > bound {
 				t.Errorf("NMSE %.3g exceeds %.0g", e, bound)
 			}
-			fmt.Printf("PARITY %-14s %-34s NMSE %.3e bound %.0e\n", filepath.Base(c.model), strings.TrimSuffix(c.ref, ".json"), e, bound)
 		})
 	}
 }
