@@ -18,6 +18,10 @@ func DotActivation(t Type, n int, w, x []byte) float32 {
 		return dotLegacyLanes(n, w, x, 22, decodeQ5_0)
 	case F16:
 		return dotF16Lanes(n, w, x)
+	case Q4_1:
+		return DotLanesQ4_1(n, w, x)
+	case Q5_1:
+		return DotLanesQ5_1(n, w, x)
 	case Q2_K:
 		return DotQ2KLanes(n, w, x)
 	case Q3_K:
