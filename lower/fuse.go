@@ -56,45 +56,40 @@ func removeDead(f *Func, before map[*graph.Node]int) {
 	f.G.Renumber()
 }
 
-// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into rms_norm_mul.
-func fuseRMSNormMul(f *Func) error {
+// fuseOperand rewrites each node of op consumer (a commutative binary op)
+// one of whose operands is a fusable node of op producer: fold(n, p, other)
+// checks the pattern's own conditions, performs the rewrite and reports
+// whether it applied.
+func fuseOperand(f *Func, consumer, producer ops.Op, fold func(n, p, other *graph.Node) bool) {
 	uses := useCounts(f.G)
 	for _, n := range f.G.Nodes {
-		if n.Op != ops.OpMul {
+		if n.Op != consumer {
 			continue
 		}
 		for i := 0; i < 2; i++ {
-			p, w := n.Inputs[i], n.Inputs[1-i]
-			if p.Op == ops.OpRMSNorm && canFuse(p, uses, f.G) && w.Type.Rows() == 1 {
-				if rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps}, []string{"rms_norm", "mul"}, p.Inputs[0], w) {
-					f.Count("fused", 1)
-					break
-				}
+			p, other := n.Inputs[i], n.Inputs[1-i]
+			if p.Op == producer && canFuse(p, uses, f.G) && fold(n, p, other) {
+				f.Count("fused", 1)
+				break
 			}
 		}
 	}
 	removeDead(f, uses)
+}
+
+// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into rms_norm_mul.
+func fuseRMSNormMul(f *Func) error {
+	fuseOperand(f, ops.OpMul, ops.OpRMSNorm, func(n, p, w *graph.Node) bool {
+		return w.Type.Rows() == 1 && rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps}, []string{"rms_norm", "mul"}, p.Inputs[0], w)
+	})
 	return nil
 }
 
 // fuseSwiGLU folds mul(silu(gate), up) into swiglu.
 func fuseSwiGLU(f *Func) error {
-	uses := useCounts(f.G)
-	for _, n := range f.G.Nodes {
-		if n.Op != ops.OpMul {
-			continue
-		}
-		for i := 0; i < 2; i++ {
-			p, up := n.Inputs[i], n.Inputs[1-i]
-			if p.Op == ops.OpSiLU && canFuse(p, uses, f.G) && up.Type.Equal(p.Type) {
-				if rewrite(n, ops.OpSwiGLU, ops.Attrs{}, []string{"silu", "mul"}, p.Inputs[0], up) {
-					f.Count("fused", 1)
-					break
-				}
-			}
-		}
-	}
-	removeDead(f, uses)
+	fuseOperand(f, ops.OpMul, ops.OpSiLU, func(n, p, up *graph.Node) bool {
+		return up.Type.Equal(p.Type) && rewrite(n, ops.OpSwiGLU, ops.Attrs{}, []string{"silu", "mul"}, p.Inputs[0], up)
+	})
 	return nil
 }
 
@@ -127,22 +122,8 @@ func fuseRopeKVWrite(f *Func) error {
 // the activations. The add node becomes the fused node, so its inputs are
 // all defined before it.
 func foldResidualAdd(f *Func) error {
-	uses := useCounts(f.G)
-	for _, n := range f.G.Nodes {
-		if n.Op != ops.OpAdd {
-			continue
-		}
-		for i := 0; i < 2; i++ {
-			m, r := n.Inputs[i], n.Inputs[1-i]
-			if m.Op != ops.OpMatMul || !canFuse(m, uses, f.G) {
-				continue
-			}
-			if rewrite(n, ops.OpMatMulAdd, ops.Attrs{}, []string{"matmul", "add"}, m.Inputs[0], m.Inputs[1], r) {
-				f.Count("fused", 1)
-				break
-			}
-		}
-	}
-	removeDead(f, uses)
+	fuseOperand(f, ops.OpAdd, ops.OpMatMul, func(n, m, r *graph.Node) bool {
+		return rewrite(n, ops.OpMatMulAdd, ops.Attrs{}, []string{"matmul", "add"}, m.Inputs[0], m.Inputs[1], r)
+	})
 	return nil
 }
