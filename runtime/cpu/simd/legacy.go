@@ -3,54 +3,8 @@ package simd
 import "github.com/kiln-ml/kiln/ops/quant"
 
 func init() {
-	// runtime/cpu's tests hold its matmuls to quant.DotActivation bit for
-	// bit, so these kernels register only once DotActivation follows their
-	// lane order (quant.DotLanesQ4_1, DotLanesQ5_1); until then Dot keeps
-	// returning DotActivation for these types.
-	if useAVX2 && followsLanes(quant.Q4_1, quant.DotLanesQ4_1) {
-		register(quant.Q4_1, DotQ4_1)
-	}
-	if useAVX2 && followsLanes(quant.Q5_1, quant.DotLanesQ5_1) {
-		register(quant.Q5_1, DotQ5_1)
-	}
-}
-
-// probeRowsN probe rows of probeN elements gate the registration.
-const probeRowsN, probeN = 8, 256
-
-// followsLanes reports whether quant.DotActivation for t equals lanes on
-// the probe rows, several of which tell lanes and the scalar order
-// (quant.DotQ) apart.
-func followsLanes(t quant.Type, lanes DotFunc) bool {
-	for seed := uint32(1); seed <= probeRowsN; seed++ {
-		w, x := probeRows(t, seed)
-		if quant.DotActivation(t, probeN, w, x) != lanes(probeN, w, x) {
-			return false
-		}
-	}
-	return true
-}
-
-// probeRows returns a fixed weight row of type t and its activation row,
-// from a small linear congruential sequence.
-func probeRows(t quant.Type, seed uint32) (w, x []byte) {
-	var wf, xf [probeN]float32
-	s := seed
-	next := func() float32 {
-		s = s*1664525 + 1013904223
-		return float32(int32(s>>8)-1<<23) / (1 << 23)
-	}
-	for i := range wf {
-		wf[i] = 0.05*next() + 0.01
-		xf[i] = 3 * next()
-	}
-	vt := quant.VecDotType(t)
-	wb, _ := t.RowBytes(probeN)
-	xb, _ := vt.RowBytes(probeN)
-	w, x = make([]byte, wb), make([]byte, xb)
-	_ = quant.Quantize(t, wf[:], w)
-	_ = quant.QuantizeActivation(vt, xf[:], x)
-	return w, x
+	register(quant.Q4_1, DotQ4_1)
+	register(quant.Q5_1, DotQ5_1)
 }
 
 // DotQ4_1 is quant.DotLanesQ4_1 (ggml_vec_dot_q4_1_q8_1's AVX2 order) for

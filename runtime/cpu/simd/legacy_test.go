@@ -96,26 +96,6 @@ func TestGemmDotsMatchLanes(t *testing.T) {
 	}
 }
 
-// TestProbeTellsOrdersApart requires the probe rows that gate the Q4_1 and
-// Q5_1 registration to give different results in the lane and scalar
-// orders (on several of them), so that the gate means something.
-func TestProbeTellsOrdersApart(t *testing.T) {
-	for _, c := range legacyMinDots {
-		differ := 0
-		for seed := uint32(1); seed <= probeRowsN; seed++ {
-			w, x := probeRows(c.t, seed)
-			if c.lane(probeN, w, x) != quant.DotQ(c.t, probeN, w, x) {
-				differ++
-			}
-		}
-		if differ < 3 {
-			t.Errorf("%s: only %d of %d probe rows tell the lane and scalar orders apart", c.t, differ, probeRowsN)
-		}
-		_, registered := dots[c.t]
-		t.Logf("%s: %d of %d probe rows differ; kernel registered: %v", c.t, differ, probeRowsN, registered)
-	}
-}
-
 // TestDotGemm checks which types have a distinct batched-path dot.
 func TestDotGemm(t *testing.T) {
 	if DotGemm(quant.F16) == nil {

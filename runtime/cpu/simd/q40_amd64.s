@@ -1,10 +1,7 @@
 #include "textflag.h"
 
-DATA ·nib0F+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA ·nib0F+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA ·nib0F+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA ·nib0F+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL ·nib0F(SB), RODATA|NOPTR, $32
+// lowNib, qhSpread and bitMask are defined in legacy_amd64.s.
+
 DATA ·eights+0(SB)/8, $0x0808080808080808
 DATA ·eights+8(SB)/8, $0x0808080808080808
 DATA ·eights+16(SB)/8, $0x0808080808080808
@@ -15,17 +12,6 @@ DATA ·nibF0+8(SB)/8, $0xf0f0f0f0f0f0f0f0
 DATA ·nibF0+16(SB)/8, $0xf0f0f0f0f0f0f0f0
 DATA ·nibF0+24(SB)/8, $0xf0f0f0f0f0f0f0f0
 GLOBL ·nibF0(SB), RODATA|NOPTR, $32
-// byte i of the result takes byte i/8 of the broadcast qh (ggml's bytes_from_bits_32)
-DATA ·qhShuf+0(SB)/8, $0x0000000000000000
-DATA ·qhShuf+8(SB)/8, $0x0101010101010101
-DATA ·qhShuf+16(SB)/8, $0x0202020202020202
-DATA ·qhShuf+24(SB)/8, $0x0303030303030303
-GLOBL ·qhShuf(SB), RODATA|NOPTR, $32
-DATA ·qhBits+0(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·qhBits+8(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·qhBits+16(SB)/8, $0x7fbfdfeff7fbfdfe
-DATA ·qhBits+24(SB)/8, $0x7fbfdfeff7fbfdfe
-GLOBL ·qhBits(SB), RODATA|NOPTR, $32
 
 // Shared tail of both kernels: Y4 holds the block's 32 weights as int8,
 // X1 the weight scale (float), DI the activation block.
@@ -62,7 +48,7 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
 	MOVL $0x00010001, AX
 	VMOVD AX, X7
 	VPBROADCASTD X7, Y7
-	VMOVDQU ·nib0F(SB), Y8
+	VMOVDQU ·lowNib(SB), Y8
 	VMOVDQU ·eights(SB), Y9
 q40loop:
 	PREFETCHT0 4096(SI)
@@ -94,9 +80,9 @@ TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-28
 	MOVL $0x00010001, AX
 	VMOVD AX, X7
 	VPBROADCASTD X7, Y7
-	VMOVDQU ·nib0F(SB), Y8
-	VMOVDQU ·qhShuf(SB), Y11
-	VMOVDQU ·qhBits(SB), Y12
+	VMOVDQU ·lowNib(SB), Y8
+	VMOVDQU ·qhSpread(SB), Y11
+	VMOVDQU ·bitMask(SB), Y12
 	VPCMPEQB Y13, Y13, Y13
 	VMOVDQU ·nibF0(SB), Y14
 q50loop:
@@ -172,7 +158,7 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-40
 	MOVL $0x00010001, AX
 	VMOVD AX, X7
 	VPBROADCASTD X7, Y7
-	VMOVDQU ·nib0F(SB), Y8
+	VMOVDQU ·lowNib(SB), Y8
 	VMOVDQU ·eights(SB), Y9
 q40x4loop:
 	PREFETCHT0 (SI)(R13*1)
