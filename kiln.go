@@ -90,16 +90,15 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 	if threads <= 0 {
 		threads = goruntime.NumCPU()
 	}
-	// Build the decode graph once, so a missing or misshapen weight fails
-	// at load (naming the tensor) rather than at the first Eval.
-	if _, err := models.BuildGraph(arch, f, models.Shape{Tokens: 1, Ctx: ctx}); err != nil {
+	m := &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}}
+	// Build and load the decode program now: every session needs it, and a
+	// missing or misshapen weight or a bad pass name fails at load, naming
+	// the tensor or pass, rather than at the first Eval.
+	if _, err := m.executable(1, false); err != nil {
+		m.rt.Close()
 		return nil, err
 	}
-	// Check the lowering options once, so a bad pass name fails at load.
-	if _, err := lower.Compile(&graph.Graph{}, lower.Options{Disable: opt.DisablePasses, Stop: "deadcode"}); err != nil {
-		return nil, err
-	}
-	return &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}}, nil
+	return m, nil
 }
 
 // Close stops the runtime and unmaps the file. Sessions must not be used after.
