@@ -108,7 +108,7 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	if o.TopK > 0 && o.TopK < len(c) {
 		c = c[:o.TopK]
 	}
-	softmax(c, 1)
+	softmax(c)
 	if o.TopP > 0 && o.TopP < 1 {
 		var cum float32
 		for i := range c {
@@ -132,7 +132,7 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	for i := range c {
 		c[i].p = float32(math.Log(float64(c[i].p))) / o.Temp
 	}
-	softmax(c, 0)
+	softmax(c)
 	r := s.rng.Float32()
 	var cum float32
 	for _, x := range c {
@@ -144,8 +144,8 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	return c[len(c)-1].id
 }
 
-// softmax turns c[i].p from logits into probabilities (c is sorted descending when sorted != 0).
-func softmax(c []candidate, sorted int) {
+// softmax turns c[i].p from logits into probabilities.
+func softmax(c []candidate) {
 	m := float32(math.Inf(-1))
 	for _, x := range c {
 		m = max(m, x.p)
@@ -159,7 +159,6 @@ func softmax(c []candidate, sorted int) {
 	for i := range c {
 		c[i].p = float32(float64(c[i].p) / sum)
 	}
-	_ = sorted
 }
 
 // Argmax returns the index of the largest logit (the first on ties).
