@@ -49,8 +49,6 @@ type Executable struct {
 	levels  [][]task
 	scratch [][]float32 // per worker
 	qrow    [][]byte    // per worker: one quantized activation row
-	state   *State      // bound for the current Step
-	in      krt.Inputs
 	tokens  []int32
 	pos     []int32
 	tokID   int
