@@ -208,6 +208,22 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 	if !pre && xt.DType != quant.F32 {
 		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
 	}
+	if gemm := simd.Gemm(wt.DType); pre && gemm != nil && T >= 2 {
+		// Prefill: a matrix-matrix kernel over the chunk's rows and all
+		// tokens, element for element the dots below.
+		return task{chunks: chunks, run: func(c, wk int) {
+			j, end := c*matmulRowsPerChunk, min(N, (c+1)*matmulRowsPerChunk)
+			gemm(K, w.b[j*wb:], wb, end-j, x.b, xb, T, out.f[j:], N)
+			if res != nil {
+				for t := 0; t < T; t++ {
+					o, r := out.f[t*N:(t+1)*N], res.f[t*N:(t+1)*N]
+					for i := j; i < end; i++ {
+						o[i] += r[i]
+					}
+				}
+			}
+		}}, nil
+	}
 	return task{chunks: chunks, run: func(c, wk int) {
 		for t := 0; t < T; t++ {
 			var xq []byte

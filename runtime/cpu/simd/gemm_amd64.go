@@ -1,0 +1,31 @@
+package simd
+
+import (
+	"github.com/kiln-ml/kiln/ops/quant"
+	"golang.org/x/sys/cpu"
+)
+
+// useVNNI enables the matrix-matrix tiles: they need AVX-512's VNNI dot
+// (exact int32 sums, so the results are the AVX2 kernels' bit for bit) and
+// its sixteen extra vector registers, at 256-bit width.
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
+func init() {
+	if !useVNNI {
+		return
+	}
+	gemms[quant.Q8_0] = gemmKernel{tile: gemmQ8_0x4x4VNNI, wb: 34, dot: DotQ8_0, dot4: DotQ8_0x4}
+	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, wb: 18, dot: DotQ4_0, dot4: DotQ4_0x4}
+}
+
+// gemmQ8_0x4x4VNNI writes the 16 dots of four Q8_0 weight rows (wstride
+// bytes apart) with four Q8_0 activation rows (xstride bytes apart) to
+// out[t*ostride+r].
+//
+//go:noescape
+func gemmQ8_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ4_0x4x4VNNI is gemmQ8_0x4x4VNNI for Q4_0 weights.
+//
+//go:noescape
+func gemmQ4_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
