@@ -101,9 +101,13 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			if err != nil {
 				return err
 			}
+			dot := DotF32
+			if quant.GemmLanes(quant.F32, out.Type.Shape[0], n, k) {
+				dot = quant.DotLanesF32Gemm
+			}
 			for t := 0; t < out.Type.Shape[0]; t++ {
 				for j := 0; j < n; j++ {
-					out.F[t*n+j] = DotF32(wf[j*k:(j+1)*k], in[0].F[t*k:(t+1)*k])
+					out.F[t*n+j] = dot(wf[j*k:(j+1)*k], in[0].F[t*k:(t+1)*k])
 				}
 			}
 			break
@@ -116,6 +120,11 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			wraw = f32Bytes(w.F)
 		}
 		xq := make([]byte, xb)
+		wt := w.Type.DType
+		dot := func(wr, x []byte) float32 { return quant.DotActivation(wt, k, wr, x) }
+		if wt == quant.F16 && quant.GemmLanes(wt, out.Type.Shape[0], n, k) {
+			dot = func(wr, x []byte) float32 { return quant.DotLanesF16Gemm(k, wr, x) }
+		}
 		for t := 0; t < out.Type.Shape[0]; t++ {
 			if in[0].Type.DType == quant.F32 {
 				if err := quant.QuantizeActivation(vt, in[0].F[t*k:(t+1)*k], xq); err != nil {
@@ -125,7 +134,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 				xq = in[0].Raw[t*xb : (t+1)*xb]
 			}
 			for j := 0; j < n; j++ {
-				out.F[t*n+j] = quant.DotActivation(w.Type.DType, k, wraw[j*wb:(j+1)*wb], xq)
+				out.F[t*n+j] = dot(wraw[j*wb:(j+1)*wb], xq)
 			}
 		}
 	case OpRope:

@@ -67,6 +67,16 @@ func lanesMin(acc *[8]float32, d float32, q *[32]int32, qx *[32]byte) {
 	}
 }
 
+// GemmLanes reports whether llama.cpp computes the product of a rows×k
+// weight of type t with tokens activation rows in its batched path
+// (tinyBLAS) with a single 8-lane accumulator (DotLanesF16Gemm,
+// DotLanesF32Gemm) rather than its vec_dot order: F16 and F32 weights, two or
+// more tokens, k a multiple of 8 and rows a multiple of 4. Its quantized
+// batched kernels sum like the vec_dot ones, so they need no switch.
+func GemmLanes(t Type, tokens, rows, k int) bool {
+	return (t == F16 || t == F32) && tokens >= 2 && rows%4 == 0 && k%8 == 0
+}
+
 // DotLanesF16Gemm is the dot llama.cpp computes for F16 weights and F16
 // activations in its batched matmul (llamafile's tinyBLAS on AVX2/F16C, used
 // when the batch has two or more tokens, n is a multiple of 8 and the

@@ -179,12 +179,18 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		return task{}, err
 	}
 	chunks := (N + matmulRowsPerChunk - 1) / matmulRowsPerChunk
+	// llama.cpp's batched path sums F16 and F32 in another order (see quant.GemmLanes).
+	batched := quant.GemmLanes(wt.DType, T, N, K)
 	if wt.DType == quant.F32 {
+		dotF32 := simd.DotF32
+		if batched {
+			dotF32 = simd.DotF32Gemm
+		}
 		return task{chunks: chunks, run: func(c, wk int) {
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
 				wr := w.f[j*K : (j+1)*K]
 				for t := 0; t < T; t++ {
-					s := simd.DotF32(wr, x.f[t*K:(t+1)*K])
+					s := dotF32(wr, x.f[t*K:(t+1)*K])
 					if res != nil {
 						s += res.f[t*N+j]
 					}
@@ -204,6 +210,10 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		dot4 = simd.Dot4(wt.DType)
 	}
 	dotK := simd.Dot(wt.DType)
+	if batched {
+		dotK = simd.DotGemm(wt.DType)
+		dot4 = nil
+	}
 	dot := func(w, x []byte) float32 { return dotK(K, w, x) }
 	if !pre && xt.DType != quant.F32 {
 		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
