@@ -122,8 +122,13 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		xq := make([]byte, xb)
 		wt := w.Type.DType
 		dot := func(wr, x []byte) float32 { return quant.DotActivation(wt, k, wr, x) }
-		if wt == quant.F16 && quant.GemmLanes(wt, out.Type.Shape[0], n, k) {
-			dot = func(wr, x []byte) float32 { return quant.DotLanesF16Gemm(k, wr, x) }
+		if quant.GemmLanes(wt, out.Type.Shape[0], n, k) {
+			switch wt {
+			case quant.F16:
+				dot = func(wr, x []byte) float32 { return quant.DotLanesF16Gemm(k, wr, x) }
+			case quant.BF16:
+				dot = func(wr, x []byte) float32 { return quant.DotLanesBF16Gemm(k, wr, x) }
+			}
 		}
 		for t := 0; t < out.Type.Shape[0]; t++ {
 			if in[0].Type.DType == quant.F32 {
