@@ -10,9 +10,14 @@
 // the AVX2 kernels'; the float steps (d = dw*dx, acc += d*lanes, the final
 // reduction) are theirs instruction for instruction.
 //
-// Registers: Y0-Y3 the four tokens' unsigned quants, Y4-Y7 their scales,
-// Y8 the 0x80 bytes, Y9 the weight row's quants, Y10 its scale, Y11 its
-// -128·Σw, Y12-Y13 temporaries, Y16-Y31 the accumulators (row-major).
+// The four scale products d = dw*dx of a weight row are made by one VMULPS
+// (the four tokens' scales packed in X4) and stored on the stack, and each
+// pair's FMA broadcasts its d from there: the same roundings, one multiply
+// per row instead of one per pair.
+//
+// Registers: Y0-Y3 the four tokens' unsigned quants, X4 their scales, Y8
+// the 0x80 bytes, Y9 the weight row's quants, X10 its scale, Y11 its
+// -128·Σw, Y12-Y15 temporaries, Y16-Y31 the accumulators (row-major).
 
 DATA ·signFlip+0(SB)/8, $0x8080808080808080
 DATA ·signFlip+8(SB)/8, $0x8080808080808080
@@ -20,31 +25,26 @@ DATA ·signFlip+16(SB)/8, $0x8080808080808080
 DATA ·signFlip+24(SB)/8, $0x8080808080808080
 GLOBL ·signFlip(SB), RODATA|NOPTR, $32
 
-// TOKEN loads an activation block: unsigned quants and broadcast scale.
-#define TOKEN(ptr, u, dx, dxx) \
-	VPXOR 2(ptr), Y8, u \
-	VPBROADCASTW (ptr), dxx \
-	VCVTPH2PS dxx, dx
-
 // ROWTAIL takes the weight quants in Y9 and the fp16 scale at ptr.
 #define ROWTAIL(ptr, a0, a1, a2, a3) \
 	VPBROADCASTW (ptr), X10 \
-	VCVTPH2PS X10, Y10 \
+	VCVTPH2PS X10, X10 \
+	VMULPS X4, X10, X10 \
+	VMOVUPS X10, 0(SP) \
 	VPXOR Y11, Y11, Y11 \
 	VPDPBUSD Y9, Y8, Y11 \
 	VPXOR Y12, Y12, Y12 \
 	VPSUBD Y11, Y12, Y11 \
-	PAIR(Y0, Y4, a0) \
-	PAIR(Y1, Y5, a1) \
-	PAIR(Y2, Y6, a2) \
-	PAIR(Y3, Y7, a3)
+	PAIR(Y0, 0, Y12, a0) \
+	PAIR(Y1, 4, Y13, a1) \
+	PAIR(Y2, 8, Y14, a2) \
+	PAIR(Y3, 12, Y15, a3)
 
-#define PAIR(u, dx, acc) \
-	VMOVDQA Y11, Y12 \
-	VPDPBUSD Y9, u, Y12 \
-	VCVTDQ2PS Y12, Y12 \
-	VMULPS dx, Y10, Y13 \
-	VFMADD231PS Y12, Y13, acc
+#define PAIR(u, doff, tmp, acc) \
+	VMOVDQA Y11, tmp \
+	VPDPBUSD Y9, u, tmp \
+	VCVTDQ2PS tmp, tmp \
+	VFMADD231PS.BCST doff(SP), tmp, acc
 
 #define ROWQ8(ptr, a0, a1, a2, a3) \
 	PREFETCHT0 (ptr)(DX*1) \
@@ -103,11 +103,17 @@ GLOBL ·signFlip(SB), RODATA|NOPTR, $32
 	VPXORD Y30, Y30, Y30 \
 	VPXORD Y31, Y31, Y31
 
+// TOKENS loads the four activation blocks: unsigned quants, packed scales.
 #define TOKENS \
-	TOKEN(DI, Y0, Y4, X4) \
-	TOKEN(R13, Y1, Y5, X5) \
-	TOKEN(R14, Y2, Y6, X6) \
-	TOKEN(BX, Y3, Y7, X7)
+	VPXOR 2(DI), Y8, Y0 \
+	VPXOR 2(R13), Y8, Y1 \
+	VPXOR 2(R14), Y8, Y2 \
+	VPXOR 2(BX), Y8, Y3 \
+	VPBROADCASTW (DI), X4 \
+	VPINSRW $1, (R13), X4, X4 \
+	VPINSRW $2, (R14), X4, X4 \
+	VPINSRW $3, (BX), X4, X4 \
+	VCVTPH2PS X4, X4
 
 #define EPILOGUE \
 	MOVQ out+40(FP), AX \
@@ -135,7 +141,7 @@ GLOBL ·signFlip(SB), RODATA|NOPTR, $32
 	VZEROUPPER
 
 // func gemmQ8_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
-TEXT ·gemmQ8_0x4x4VNNI(SB), NOSPLIT, $0-56
+TEXT ·gemmQ8_0x4x4VNNI(SB), NOSPLIT, $16-56
 	PROLOGUE
 gq8loop:
 	TOKENS
@@ -157,7 +163,7 @@ gq8loop:
 	RET
 
 // func gemmQ4_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
-TEXT ·gemmQ4_0x4x4VNNI(SB), NOSPLIT, $0-56
+TEXT ·gemmQ4_0x4x4VNNI(SB), NOSPLIT, $16-56
 	PROLOGUE
 gq4loop:
 	TOKENS
