@@ -8,14 +8,16 @@ import "github.com/kiln-ml/kiln/ops/quant"
 // bit for bit, so how a prompt is split into batches never changes a logit.
 type GemmFunc func(n int, w []byte, wstride, rows int, x []byte, xstride, T int, out []float32, ostride int)
 
-// gemmKernel is one matrix-matrix kernel: a 4×4 tile (four weight rows,
-// four activation rows) of nb blocks, reusing each block's loads across the
-// tile; wb is the weight block size in bytes.
+// gemmKernel is one matrix-matrix kernel: a tile of rows weight rows (4
+// or 1) by four activation rows over nb blocks, reusing each block's loads
+// across the tile. A block holds be elements in wb weight bytes and xb
+// activation bytes.
 type gemmKernel struct {
-	tile func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
-	wb   int
-	dot  DotFunc
-	dot4 func(n int, w []byte, stride int, x []byte, out []float32)
+	tile       func(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+	rows       int
+	be, wb, xb int
+	dot        DotFunc
+	dot4       func(n int, w []byte, stride int, x []byte, out []float32)
 }
 
 // gemmTokenBytes bounds the activations one pass over a weight block reads.
@@ -37,29 +39,35 @@ func Gemm(t quant.Type) GemmFunc {
 	}
 }
 
-// run walks four weight rows at a time over all T tokens, so those rows stay
-// in L1 while every token uses them; tokens and rows that do not fill a
-// tile go through the four-row and one-row dots, which give the same values.
+// run walks a tile's weight rows over all T tokens, so those rows stay in
+// L1 while every token uses them; tokens and rows that do not fill a tile
+// go through the one-row (or four-row) dots, which give the same values.
 func (k *gemmKernel) run(n int, w []byte, wstride, rows int, x []byte, xstride, T int, out []float32, ostride int) {
-	nb := n / 32
-	xb := nb * 34 // Q8_0 activations
+	nb := n / k.be
+	xb := nb * k.xb
 	r := 0
-	if nb > 0 && n%32 == 0 {
+	if nb > 0 && n%k.be == 0 {
 		// Tokens in blocks of about 256 KiB of activations, so a block stays
-		// in L2 while the rows (also in L2) pass over it four at a time.
+		// in L2 while the rows (also in L2) pass over it a tile at a time.
 		tb := max(4, (gemmTokenBytes/xb)&^3)
 		for t0 := 0; t0 < T; t0 += tb {
 			t1 := min(T, t0+tb)
-			for r = 0; r+4 <= rows; r += 4 {
+			for r = 0; r+k.rows <= rows; r += k.rows {
 				t := t0
 				for ; t+4 <= t1; t += 4 {
-					_ = w[(r+3)*wstride+nb*k.wb-1]
+					_ = w[(r+k.rows-1)*wstride+nb*k.wb-1]
 					_ = x[(t+3)*xstride+xb-1]
-					_ = out[(t+3)*ostride+r+3]
+					_ = out[(t+3)*ostride+r+k.rows-1]
 					k.tile(nb, &w[r*wstride], wstride, &x[t*xstride], xstride, &out[t*ostride+r], ostride)
 				}
 				for ; t < t1; t++ {
-					k.dot4(n, w[r*wstride:], wstride, x[t*xstride:], out[t*ostride+r:])
+					if k.rows == 4 && k.dot4 != nil {
+						k.dot4(n, w[r*wstride:], wstride, x[t*xstride:], out[t*ostride+r:])
+						continue
+					}
+					for i := r; i < r+k.rows; i++ {
+						out[t*ostride+i] = k.dot(n, w[i*wstride:], x[t*xstride:])
+					}
 				}
 			}
 		}

@@ -14,8 +14,14 @@ func init() {
 	if !useVNNI {
 		return
 	}
-	gemms[quant.Q8_0] = gemmKernel{tile: gemmQ8_0x4x4VNNI, wb: 34, dot: DotQ8_0, dot4: DotQ8_0x4}
-	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, wb: 18, dot: DotQ4_0, dot4: DotQ4_0x4}
+	gemms[quant.Q8_0] = gemmKernel{tile: gemmQ8_0x4x4VNNI, rows: 4, be: 32, wb: 34, xb: 34, dot: DotQ8_0, dot4: DotQ8_0x4}
+	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, rows: 4, be: 32, wb: 18, xb: 34, dot: DotQ4_0, dot4: DotQ4_0x4}
+	gemms[quant.Q4_K] = gemmKernel{tile: gemmQ4Kx1x4, rows: 1, be: quant.QK_K, wb: q4KBytes, xb: q8KBytes, dot: DotQ4_K}
+}
+
+// gemmQ4Kx1x4 adapts the one-row Q4_K tile to the tile signature.
+func gemmQ4Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+	gemmQ4Kx1x4VNNI(nb, w, x, xstride, out, ostride)
 }
 
 // gemmQ8_0x4x4VNNI writes the 16 dots of four Q8_0 weight rows (wstride
@@ -29,3 +35,9 @@ func gemmQ8_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *f
 //
 //go:noescape
 func gemmQ4_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ4Kx1x4VNNI writes the dots of one Q4_K weight row with four Q8_K
+// activation rows (xstride bytes apart) to out[t*ostride].
+//
+//go:noescape
+func gemmQ4Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)

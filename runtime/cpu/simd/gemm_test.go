@@ -14,17 +14,22 @@ import (
 func TestGemmMatchesDot(t *testing.T) {
 	t.Logf("kernel set: %s, vnni gemm: %v", Name(), len(gemms) > 0)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K} {
 		g := Gemm(typ)
 		if g == nil {
 			t.Logf("%s: no matrix-matrix kernel on this CPU", typ)
 			continue
 		}
-		for _, n := range []int{32, 96, 224, 576, 32 * 33, 2048} {
+		vt := quant.VecDotType(typ)
+		sizes := []int{32, 96, 224, 576, 32 * 33, 2048}
+		if vt == quant.Q8_K {
+			sizes = []int{256, 768, 256 * 7, 2048}
+		}
+		for _, n := range sizes {
 			for _, rows := range []int{1, 3, 4, 5, 8, 13} {
 				for T := 1; T <= 9; T++ {
 					rb, _ := typ.RowBytes(n)
-					xb, _ := quant.Q8_0.RowBytes(n)
+					xb, _ := vt.RowBytes(n)
 					wstride, xstride, ostride := rb+r.IntN(3)*7, xb+r.IntN(3)*5, rows+r.IntN(3)
 					w := make([]byte, rows*wstride)
 					for i := 0; i < rows; i++ {
@@ -36,13 +41,17 @@ func TestGemmMatchesDot(t *testing.T) {
 						for j := range row { // raw bytes, all quant values
 							row[j] = byte(r.Uint32())
 						}
-						for b := 0; b < n/32; b++ {
-							row[b*(rb/(n/32))+1] = 0x20 // sane fp16 scales
+						bs := typ.BlockSize()
+						for b := 0; b < n/bs; b++ {
+							row[b*(rb/(n/bs))+1] = 0x20 // sane fp16 scales
+							if vt == quant.Q8_K {
+								row[b*(rb/(n/bs))+3] = 0x20 // and mins
+							}
 						}
 					}
 					x := make([]byte, T*xstride)
 					for i := 0; i < T; i++ {
-						quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x[i*xstride:i*xstride+xb])
+						quant.QuantizeActivation(vt, randRow(r, n, 3), x[i*xstride:i*xstride+xb])
 					}
 					out := make([]float32, T*ostride)
 					g(n, w, wstride, rows, x, xstride, T, out, ostride)
@@ -63,16 +72,17 @@ func TestGemmMatchesDot(t *testing.T) {
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n, rows, T = 2048, 64, 32
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K} {
+		vt := quant.VecDotType(typ)
 		rb, _ := typ.RowBytes(n)
-		xb, _ := quant.Q8_0.RowBytes(n)
+		xb, _ := vt.RowBytes(n)
 		w := make([]byte, rows*rb)
 		for i := 0; i < rows; i++ {
 			quant.Quantize(typ, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
 		}
 		x := make([]byte, T*xb)
 		for i := 0; i < T; i++ {
-			quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x[i*xb:(i+1)*xb])
+			quant.QuantizeActivation(vt, randRow(r, n, 3), x[i*xb:(i+1)*xb])
 		}
 		out := make([]float32, T*rows)
 		report := func(b *testing.B) {
@@ -86,12 +96,18 @@ func BenchmarkGemm(b *testing.B) {
 				report(b)
 			})
 		}
-		dot4 := Dot4(typ)
-		b.Run(typ.String()+"/dot4", func(b *testing.B) {
+		dot4, dot := Dot4(typ), Dot(typ)
+		b.Run(typ.String()+"/dot", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				for t := 0; t < T; t++ {
 					for j := 0; j < rows; j += 4 {
-						dot4(n, w[j*rb:], rb, x[t*xb:], out[t*rows+j:])
+						if dot4 != nil {
+							dot4(n, w[j*rb:], rb, x[t*xb:], out[t*rows+j:])
+							continue
+						}
+						for k := j; k < j+4; k++ {
+							out[t*rows+k] = dot(n, w[k*rb:], x[t*xb:])
+						}
 					}
 				}
 			}
