@@ -17,6 +17,12 @@ func init() {
 	gemms[quant.Q8_0] = gemmKernel{tile: gemmQ8_0x4x4VNNI, rows: 4, be: 32, wb: 34, xb: 34, dot: DotQ8_0, dot4: DotQ8_0x4}
 	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, rows: 4, be: 32, wb: 18, xb: 34, dot: DotQ4_0, dot4: DotQ4_0x4}
 	gemms[quant.Q4_K] = gemmKernel{tile: gemmQ4Kx1x4, rows: 1, be: quant.QK_K, wb: q4KBytes, xb: q8KBytes, dot: DotQ4_K}
+	gemms[quant.Q6_K] = gemmKernel{tile: gemmQ6Kx1x4, rows: 1, be: quant.QK_K, wb: q6KBytes, xb: q8KBytes, dot: DotQ6_K}
+}
+
+// gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
+func gemmQ6Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+	gemmQ6Kx1x4VNNI(nb, w, x, xstride, out, ostride)
 }
 
 // gemmQ4Kx1x4 adapts the one-row Q4_K tile to the tile signature.
@@ -41,3 +47,8 @@ func gemmQ4_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *f
 //
 //go:noescape
 func gemmQ4Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ6Kx1x4VNNI is gemmQ4Kx1x4VNNI for Q6_K weights.
+//
+//go:noescape
+func gemmQ6Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)

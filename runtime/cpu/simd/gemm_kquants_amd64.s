@@ -187,3 +187,161 @@ gq4kloop:
 	RESULT(Y19, X23, 0)
 	VZEROUPPER
 	RET
+
+// Q6_K matrix-matrix tile: one weight row against four Q8_K activation rows,
+// each token's arithmetic dotQ6KAVX2's: q = 6-bit quant, maddubs(q, y) -
+// maddubs(32, y), times the 16-quant scales into int32 lanes (VPDPWSSD here,
+// VPMADDWD+VPADDD there: exact either way), acc = fma(d, lanes, acc) per
+// super-block, hsum at the end. The unpacking and the scale shuffles are
+// shared by the four tokens.
+//
+// Registers: Y13-Y15 the 0x20, 0x30, 0x0f bytes; Y6/Y7 the scales of the
+// two halves, Y9-Y11 a half's ql and qh, Y8 a chunk's quants, Y5 its
+// scales; per token t: Y(16+t) acc, Y(24+t) sumi, Y(28+t) d; X4 the weight
+// scale; Y0-Y3, Y12 temporaries.
+
+DATA gemmShufQ3K<>+0(SB)/8, $0x0100010001000100
+DATA gemmShufQ3K<>+8(SB)/8, $0x0100010001000100
+DATA gemmShufQ3K<>+16(SB)/8, $0x0302030203020302
+DATA gemmShufQ3K<>+24(SB)/8, $0x0302030203020302
+DATA gemmShufQ3K<>+32(SB)/8, $0x0504050405040504
+DATA gemmShufQ3K<>+40(SB)/8, $0x0504050405040504
+DATA gemmShufQ3K<>+48(SB)/8, $0x0706070607060706
+DATA gemmShufQ3K<>+56(SB)/8, $0x0706070607060706
+DATA gemmShufQ3K<>+64(SB)/8, $0x0908090809080908
+DATA gemmShufQ3K<>+72(SB)/8, $0x0908090809080908
+DATA gemmShufQ3K<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA gemmShufQ3K<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA gemmShufQ3K<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA gemmShufQ3K<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA gemmShufQ3K<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA gemmShufQ3K<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL gemmShufQ3K<>(SB), RODATA|NOPTR, $128
+
+#define Q6TOK(ptr, off, sumi) \
+	VMOVDQU off(ptr), Y0 \
+	VPMADDUBSW Y0, Y8, Y1 \
+	VPMADDUBSW Y0, Y13, Y2 \
+	VPSUBW Y2, Y1, Y1 \
+	VPDPWSSD Y5, Y1, sumi
+
+#define Q6TOKS(off) \
+	Q6TOK(DI, off, Y24) \
+	Q6TOK(R13, off, Y25) \
+	Q6TOK(R14, off, Y26) \
+	Q6TOK(R12, off, Y27)
+
+// Q6HALF does chunks 0-3 of half h (ql at qloff, qh at qhoff, scales in sc).
+#define Q6HALF(qloff, qhoff, sc, yoff) \
+	VMOVDQU qloff(SI), Y9 \
+	VMOVDQU qloff+32(SI), Y10 \
+	VMOVDQU qhoff(SI), Y11 \
+	VPAND Y15, Y9, Y8 \
+	VPSLLW $4, Y11, Y12 \
+	VPAND Y14, Y12, Y12 \
+	VPOR Y12, Y8, Y8 \
+	VPSHUFB gemmShufQ3K<>+0(SB), sc, Y5 \
+	Q6TOKS(yoff) \
+	VPAND Y15, Y10, Y8 \
+	VPSLLW $2, Y11, Y12 \
+	VPAND Y14, Y12, Y12 \
+	VPOR Y12, Y8, Y8 \
+	VPSHUFB gemmShufQ3K<>+32(SB), sc, Y5 \
+	Q6TOKS(yoff+32) \
+	VPSRLW $4, Y9, Y8 \
+	VPAND Y15, Y8, Y8 \
+	VPAND Y14, Y11, Y12 \
+	VPOR Y12, Y8, Y8 \
+	VPSHUFB gemmShufQ3K<>+64(SB), sc, Y5 \
+	Q6TOKS(yoff+64) \
+	VPSRLW $4, Y10, Y8 \
+	VPAND Y15, Y8, Y8 \
+	VPSRLW $2, Y11, Y12 \
+	VPAND Y14, Y12, Y12 \
+	VPOR Y12, Y8, Y8 \
+	VPSHUFB gemmShufQ3K<>+96(SB), sc, Y5 \
+	Q6TOKS(yoff+96)
+
+#define Q6D(ptr, dt) \
+	VMULSS (ptr), X4, X3 \
+	VBROADCASTSS X3, dt
+
+#define Q6END(dt, sumi, acc) \
+	VCVTDQ2PS sumi, Y3 \
+	VFMADD231PS Y3, dt, acc \
+	VPXORD sumi, sumi, sumi
+
+#define Q6RESULT(acc) \
+	VMOVAPS acc, Y0 \
+	VEXTRACTF128 $1, Y0, X2 \
+	VADDPS X0, X2, X2 \
+	VMOVHLPS X2, X2, X3 \
+	VADDPS X3, X2, X2 \
+	VMOVSHDUP X2, X3 \
+	VADDSS X3, X2, X2 \
+	MOVSS X2, (R10)
+
+// func gemmQ6Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+TEXT ·gemmQ6Kx1x4VNNI(SB), NOSPLIT, $0-48
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ xstride+24(FP), R10
+	LEAQ (DI)(R10*1), R13
+	LEAQ (R13)(R10*1), R14
+	LEAQ (R14)(R10*1), R12
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x30303030, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x20202020, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+	VPXORD Y24, Y24, Y24
+	VPXORD Y25, Y25, Y25
+	VPXORD Y26, Y26, Y26
+	VPXORD Y27, Y27, Y27
+gq6kloop:
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X4
+	VCVTPH2PS X4, X4          // the weight scale
+	Q6D(DI, Y28)
+	Q6D(R13, Y29)
+	Q6D(R14, Y30)
+	Q6D(R12, Y31)
+	VPMOVSXBW 192(SI), Y5     // the 16 scales as int16
+	VPERMQ $0x44, Y5, Y6      // scales 0-7 in both lanes
+	VPERMQ $0xee, Y5, Y7      // scales 8-15 in both lanes
+	Q6HALF(0, 128, Y6, 4)
+	Q6HALF(64, 160, Y7, 132)
+	Q6END(Y28, Y24, Y16)
+	Q6END(Y29, Y25, Y17)
+	Q6END(Y30, Y26, Y18)
+	Q6END(Y31, Y27, Y19)
+	ADDQ $210, SI
+	ADDQ $292, DI
+	ADDQ $292, R13
+	ADDQ $292, R14
+	ADDQ $292, R12
+	DECQ CX
+	JNZ gq6kloop
+	MOVQ out+32(FP), R10
+	MOVQ ostride+40(FP), R8
+	SHLQ $2, R8
+	Q6RESULT(Y16)
+	ADDQ R8, R10
+	Q6RESULT(Y17)
+	ADDQ R8, R10
+	Q6RESULT(Y18)
+	ADDQ R8, R10
+	Q6RESULT(Y19)
+	VZEROUPPER
+	RET

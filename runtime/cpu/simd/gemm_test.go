@@ -7,6 +7,9 @@ import (
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
+// scaleHigh has the offsets of the high bytes of each block's fp16 scales.
+var scaleHigh = map[quant.Type][]int{quant.Q8_0: {1}, quant.Q4_0: {1}, quant.Q4_K: {1, 3}, quant.Q6_K: {209}}
+
 // TestGemmMatchesDot requires every matrix-matrix element to equal the
 // reference dot of its (row, token) pair bit for bit, on odd row counts,
 // token counts 1..9, block counts that are not multiples of the tile, and
@@ -14,7 +17,7 @@ import (
 func TestGemmMatchesDot(t *testing.T) {
 	t.Logf("kernel set: %s, vnni gemm: %v", Name(), len(gemms) > 0)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
 		g := Gemm(typ)
 		if g == nil {
 			t.Logf("%s: no matrix-matrix kernel on this CPU", typ)
@@ -43,9 +46,8 @@ func TestGemmMatchesDot(t *testing.T) {
 						}
 						bs := typ.BlockSize()
 						for b := 0; b < n/bs; b++ {
-							row[b*(rb/(n/bs))+1] = 0x20 // sane fp16 scales
-							if vt == quant.Q8_K {
-								row[b*(rb/(n/bs))+3] = 0x20 // and mins
+							for _, o := range scaleHigh[typ] { // sane fp16 scales
+								row[b*(rb/(n/bs))+o] = 0x20
 							}
 						}
 					}
@@ -72,7 +74,7 @@ func TestGemmMatchesDot(t *testing.T) {
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n, rows, T = 2048, 64, 32
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
 		vt := quant.VecDotType(typ)
 		rb, _ := typ.RowBytes(n)
 		xb, _ := vt.RowBytes(n)
