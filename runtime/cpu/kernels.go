@@ -98,8 +98,12 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		if err != nil {
 			return task{}, err
 		}
+		quantize := func(src []float32, dst []byte) error { return quant.QuantizeActivation(a.Type, src, dst) }
+		if a.Type == quant.Q8_0 {
+			quantize = simd.QuantizeQ8_0
+		}
 		return task{chunks: inT[0].Rows(), run: func(c, w int) {
-			_ = quant.QuantizeActivation(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
+			_ = quantize(in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
 		}}, nil
 	case ops.OpMatMul:
 		return e.matmulTask(in[0], in[1], nil, out, inT[0], inT[1])
