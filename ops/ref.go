@@ -361,16 +361,24 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		s[j] = float32(math.Inf(-1))
 	}
 	off := kvh * hd
-	for j := lo; j < kvLen; j++ {
-		s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+	if vk.Scores != nil {
+		vk.Scores(s[lo:kvLen], q, k[lo*kvd+off:], kvd, scale)
+	} else {
+		for j := lo; j < kvLen; j++ {
+			s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+		}
 	}
 	vk.Softmax(s)
 	// Lane l of every output element sums the positions j ≡ l (mod 8) in
 	// order; held as 8 rows of head_dim so each step is an axpy over a V row.
 	lanes := scores[kvLen : kvLen+8*hd]
 	clear(lanes)
-	for j := lo; j < kvLen; j++ { // masked keys have weight 0 and add nothing
-		vk.Axpy(lanes[(j&7)*hd:(j&7)*hd+hd], s[j], v[j*kvd+off:j*kvd+off+hd])
+	if vk.AxpyLanes != nil {
+		vk.AxpyLanes(lanes, s[lo:kvLen], v[lo*kvd+off:], kvd, lo)
+	} else {
+		for j := lo; j < kvLen; j++ { // masked keys have weight 0 and add nothing
+			vk.Axpy(lanes[(j&7)*hd:(j&7)*hd+hd], s[j], v[j*kvd+off:j*kvd+off+hd])
+		}
 	}
 	ReduceLanes8(dst, lanes)
 }
@@ -381,6 +389,12 @@ type VecKernels struct {
 	Dot     func(x, y []float32) float32                // as DotF32
 	Axpy    func(acc []float32, p float32, v []float32) // as AxpyFMA
 	Softmax func(y []float32)                           // as SoftmaxInPlace
+	// Scores, if set, runs the score loop in one call: s[j] =
+	// Dot(q, k[j*stride:j*stride+len(q)])*scale for j < len(s).
+	Scores func(s, q, k []float32, stride int, scale float32)
+	// AxpyLanes, if set, runs the value loop in one call: for j < len(p),
+	// Axpy(row (j0+j)&7 of lanes (8 rows of len(lanes)/8), p[j], v[j*stride:]).
+	AxpyLanes func(lanes, p, v []float32, stride, j0 int)
 }
 
 // RefKernels are the plain-Go inner loops.
