@@ -14,8 +14,8 @@ import (
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/models"
+	_ "github.com/kiln-ml/kiln/models/all" // registers every architecture
 	"github.com/kiln-ml/kiln/models/gguf"
-	_ "github.com/kiln-ml/kiln/models/llama" // registers "llama"
 	"github.com/kiln-ml/kiln/models/tokenizer"
 	"github.com/kiln-ml/kiln/ops"
 	krt "github.com/kiln-ml/kiln/runtime"

@@ -66,6 +66,12 @@ func (b *Builder) Param(name string) *Node {
 	return b.add(&Node{Name: name, Kind: Param, Type: t})
 }
 
+// HasParam reports whether the model has a weight of that name.
+func (b *Builder) HasParam(name string) bool {
+	_, ok := b.params.ParamType(name)
+	return ok
+}
+
 // OptionalParam is Param for weights a model may lack; it returns nil when absent.
 func (b *Builder) OptionalParam(name string) *Node {
 	if _, ok := b.params.ParamType(name); !ok || b.err != nil {

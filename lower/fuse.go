@@ -77,10 +77,12 @@ func fuseOperand(f *Func, consumer, producer ops.Op, fold func(n, p, other *grap
 	removeDead(f, uses)
 }
 
-// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into rms_norm_mul.
+// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into
+// rms_norm_mul; per-head norms (head_dim set) fold with a per-head weight.
 func fuseRMSNormMul(f *Func) error {
 	fuseOperand(f, ops.OpMul, ops.OpRMSNorm, func(n, p, w *graph.Node) bool {
-		return w.Type.Rows() == 1 && rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps}, []string{"rms_norm", "mul"}, p.Inputs[0], w)
+		return w.Type.Rows() == 1 && p.Attrs.HeadDim == n.Attrs.HeadDim &&
+			rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps, HeadDim: p.Attrs.HeadDim}, []string{"rms_norm", "mul"}, p.Inputs[0], w)
 	})
 	return nil
 }

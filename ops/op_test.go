@@ -77,6 +77,10 @@ var evalCases = map[Op]evalCase{
 	OpRopeKVWrite: {a: Attrs{NHead: 1, HeadDim: 2, RopeDims: 2, RopeBase: 10000}, in: []*Tensor{
 		f32([]int{3, 2}, 9, 9, 9, 9, 9, 9), f32([]int{1, 2}, 1, 2), i32(1),
 	}, want: []float32{9, 9, float32(math.Cos(1)) - 2*float32(math.Sin(1)), float32(math.Sin(1)) + 2*float32(math.Cos(1)), 9, 9}},
+	OpScale:   {a: Attrs{Scale: 0.5}, in: []*Tensor{f32([]int{1, 2}, 1, -2)}, want: []float32{0.5, -1}},
+	OpSoftcap: {a: Attrs{Softcap: 2}, in: []*Tensor{f32([]int{1, 2}, 0, 2)}, want: []float32{0, 2 * float32(math.Tanh(1))}},
+	// GELU is 0 at 0 and below -10, the identity above 10.
+	OpGeGLU: {in: []*Tensor{f32([]int{1, 3}, 0, 20, -20), f32([]int{1, 3}, 3, 2, 5)}, want: []float32{0, 40, 0}},
 }
 
 func TestEval(t *testing.T) {

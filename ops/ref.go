@@ -71,26 +71,17 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRMSNorm:
 		d := out.Type.Cols()
 		for r := 0; r < out.Type.Rows(); r++ {
-			RMSNormRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], a.Eps)
+			RMSNormHeads(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], a.Eps, a.HeadDim)
 		}
 	case OpMul, OpAdd:
 		d := out.Type.Cols()
 		b := in[1].F
 		for r := 0; r < out.Type.Rows(); r++ {
-			br := b
-			if len(b) != d {
+			br := b // one row repeated (over rows, or over heads with head_dim)
+			if len(b) == out.Type.Rows()*d && a.HeadDim == 0 {
 				br = b[r*d : (r+1)*d]
 			}
-			x, y := in[0].F[r*d:(r+1)*d], out.F[r*d:(r+1)*d]
-			if o == OpMul {
-				for i := range y {
-					y[i] = x[i] * br[i]
-				}
-			} else {
-				for i := range y {
-					y[i] = x[i] + br[i]
-				}
-			}
+			BinaryRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], br, o == OpMul)
 		}
 	case OpMatMul:
 		w := in[1]
@@ -198,7 +189,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRMSNormMul:
 		d := out.Type.Cols()
 		for r := 0; r < out.Type.Rows(); r++ {
-			RMSNormMulRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps)
+			RMSNormMulHeads(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps, a.HeadDim)
 		}
 	case OpMatMulAdd:
 		if err := Eval(OpMatMul, a, in[:2], out); err != nil {
@@ -220,6 +211,15 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRows:
 		d := out.Type.Cols()
 		copy(out.F, in[0].F[a.Start*d:(a.Start+a.Count)*d])
+	case OpScale:
+		ScaleRow(out.F, in[0].F, a.Scale)
+	case OpSoftcap:
+		SoftcapRow(out.F, in[0].F, a.Softcap)
+	case OpGeGLU:
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			GeGLURow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F[r*d:(r+1)*d])
+		}
 	default:
 		return fmt.Errorf("%s: no reference implementation", o)
 	}
@@ -347,8 +347,17 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		s[j] = float32(math.Inf(-1))
 	}
 	off := kvh * hd
-	for j := lo; j < kvLen; j++ {
-		s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+	if c := a.Softcap; c > 0 {
+		// llama.cpp caps kq before soft_max_ext applies the scale.
+		inv := 1 / c
+		for j := lo; j < kvLen; j++ {
+			kq := vk.Dot(q, k[j*kvd+off:j*kvd+off+hd])
+			s[j] = float32(math.Tanh(float64(kq*inv))) * c * scale
+		}
+	} else {
+		for j := lo; j < kvLen; j++ {
+			s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+		}
 	}
 	vk.Softmax(s)
 	// Lane l of every output element sums the positions j ≡ l (mod 8) in

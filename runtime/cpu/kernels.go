@@ -45,15 +45,20 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		}}, nil
 	case ops.OpRMSNorm:
 		return task{chunks: rows, run: func(c, w int) {
-			ops.RMSNormRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps)
+			ops.RMSNormHeads(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps, a.HeadDim)
 		}}, nil
 	case ops.OpRMSNormMul:
 		return task{chunks: rows, run: func(c, w int) {
-			ops.RMSNormMulRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, a.Eps)
+			ops.RMSNormMulHeads(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, a.Eps, a.HeadDim)
 		}}, nil
 	case ops.OpMul, ops.OpAdd:
 		mul := s.Op == ops.OpMul
 		bcast := inT[1].Elems() == int64(cols)
+		if a.HeadDim > 0 { // one weight per element of a head, repeated over the heads
+			return task{chunks: rows, run: func(c, w int) {
+				ops.BinaryRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, mul)
+			}}, nil
+		}
 		return task{chunks: rows, run: func(c, w int) {
 			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
 			b := in[1].f
@@ -163,6 +168,18 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 	case ops.OpRows:
 		return task{chunks: 1, run: func(c, w int) {
 			copy(out.f, in[0].f[a.Start*cols:(a.Start+a.Count)*cols])
+		}}, nil
+	case ops.OpScale:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.ScaleRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Scale)
+		}}, nil
+	case ops.OpSoftcap:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.SoftcapRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Softcap)
+		}}, nil
+	case ops.OpGeGLU:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.GeGLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols])
 		}}, nil
 	}
 	return task{}, fmt.Errorf("no cpu kernel for %s", s.Op)
