@@ -2,11 +2,13 @@ package tests
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/models/archtest"
 )
 
 // synthArches are the models of shared/models/synth, one per architecture
@@ -139,4 +141,37 @@ func contains(lines []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestMistralWindow runs the llama3 model as a Mistral file with a sliding
+// window of 8: up to position 7 every key is inside the window, so the
+// logits equal those without one, bit for bit; later they differ. And the
+// window, like everything else, must not depend on how the prompt is split.
+func TestMistralWindow(t *testing.T) {
+	f := archtest.Open(t, "llama3")
+	path := filepath.Join(t.TempDir(), "mistral.gguf")
+	if err := os.WriteFile(path, archtest.Bytes(t, f, archtest.Edit{Set: map[string]any{"llama.attention.sliding_window": uint32(8)}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ref logitsRef
+	readJSON(t, filepath.Join(sharedDir(t), "reference", "logits", "llama3-q8_0.rand200.json"), &ref)
+	tokens := ref.Tokens[:40]
+	open := func(p string) *kiln.Model {
+		m, err := kiln.Load(p, kiln.Options{Context: 64, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	mistral, llama := open(path), open(filepath.Join(sharedDir(t), "models", "synth", "llama3-q8_0.gguf"))
+	nv := mistral.Hyper().NVocab
+	w := evalSplit(t, mistral, tokens, []int{len(tokens)})
+	full := evalSplit(t, llama, tokens, []int{len(tokens)})
+	if p := firstDiff(w, full, nv); p != 8 {
+		t.Errorf("with a window of 8 the logits first differ at position %d, want 8", p)
+	}
+	if p := firstDiff(evalSplit(t, mistral, tokens, []int{1, 5}), w, nv); p >= 0 {
+		t.Errorf("steps of 1 and 5: logits at position %d differ from one pass", p)
+	}
 }

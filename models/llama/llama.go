@@ -234,6 +234,7 @@ func (m *Config) qkv(b *graph.Builder, x *graph.Node, il int) (q, k, v *graph.No
 	w := [3]string{blk + "attn_q.weight", blk + "attn_k.weight", blk + "attn_v.weight"}
 	if m.FusedQKV {
 		fused := blk + "attn_qkv.weight"
+		b.CheckParam(fused, qd+2*kvd, h.NEmbd)
 		w = [3]string{models.RowSlice(fused, 0, qd), models.RowSlice(fused, qd, qd+kvd), models.RowSlice(fused, qd+kvd, qd+2*kvd)}
 	}
 	var out [3]*graph.Node
@@ -256,6 +257,7 @@ func (m *Config) ffn(b *graph.Builder, x *graph.Node, il int) *graph.Node {
 	blk := "blk." + itoa(il) + "."
 	gw, uw := blk+"ffn_gate.weight", blk+"ffn_up.weight"
 	if m.FusedGateUp {
+		b.CheckParam(uw, 2*h.NFF, h.NEmbd)
 		gw, uw = models.RowSlice(uw, 0, h.NFF), models.RowSlice(uw, h.NFF, 2*h.NFF)
 	}
 	gate := b.MatMul("ffn_gate", x, b.ParamShaped(gw, h.NFF, h.NEmbd))
