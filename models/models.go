@@ -46,6 +46,24 @@ type Model interface {
 	Build(b *graph.Builder, s Shape) error
 }
 
+// Describer is implemented by models that can list their architecture's
+// particular structure (sliding-window layers, soft-caps, fused tensors),
+// one line per feature, for kiln inspect and kiln graph.
+type Describer interface {
+	Describe() []string
+}
+
+// Summary describes m in lines: its shape, then what its Describe lists.
+func Summary(m Model) []string {
+	h := m.Hyper()
+	lines := []string{fmt.Sprintf("%s: %d layers, n_embd %d, %d heads × %d (%d KV heads), ffn %d, vocab %d, context %d",
+		h.Arch, h.NLayer, h.NEmbd, h.NHead, h.HeadDim, h.NKVHead, h.NFF, h.NVocab, h.NCtxTrain)}
+	if d, ok := m.(Describer); ok {
+		lines = append(lines, d.Describe()...)
+	}
+	return lines
+}
+
 // Loader reads and validates an architecture's configuration from a file.
 type Loader func(f *gguf.File) (Model, error)
 
