@@ -119,9 +119,9 @@ func fuseRopeKVWrite(f *Func) error {
 	return nil
 }
 
-// foldResidualAdd folds add(matmul(x, w), r) into matmul_add: the residual is
-// added as each output element is produced, saving a level and a pass over
-// the activations. The add node becomes the fused node, so its inputs are
+// foldResidualAdd folds add(matmul(x, w), r) into matmul_add: the residual
+// (or a one-row bias, qwen2's Q/K/V) is added as each output element is
+// produced, saving a level and a pass over the activations. The add node becomes the fused node, so its inputs are
 // all defined before it.
 func foldResidualAdd(f *Func) error {
 	fuseOperand(f, ops.OpAdd, ops.OpMatMul, func(n, m, r *graph.Node) bool {

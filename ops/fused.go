@@ -32,8 +32,8 @@ func init() {
 			if err != nil {
 				return t, err
 			}
-			if !in[2].Equal(t) {
-				return TensorType{}, fmt.Errorf("matmul_add: addend %s must equal the product %s", in[2], t)
+			if r := in[2]; !r.Equal(t) && (r.DType != quant.F32 || r.Rows() != 1 || r.Cols() != t.Cols()) {
+				return TensorType{}, fmt.Errorf("matmul_add: addend %s must equal the product %s or be one f32 row of it (a bias)", r, t)
 			}
 			return t, nil
 		},

@@ -195,8 +195,9 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		if err := Eval(OpMatMul, a, in[:2], out); err != nil {
 			return err
 		}
-		for i, v := range in[2].F {
-			out.F[i] += v
+		r := in[2].F // the product's shape, or one row repeated (a bias)
+		for i := range out.F {
+			out.F[i] += r[i%len(r)]
 		}
 	case OpRopeKVWrite:
 		rin := []*Tensor{in[1], in[2]}

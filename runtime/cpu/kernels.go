@@ -187,10 +187,15 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 
 // matmulTask computes out[T,N] = x[T,K]·w[N,K]ᵀ. Chunks are groups of weight
 // rows; each weight row is used for all T tokens while it is in cache.
-// res, if not nil, is added to each output element (matmul_add).
+// res, if not nil, is added to each output element (matmul_add); it holds
+// T rows of N, or one row added to every token's (a bias).
 func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (task, error) {
 	T, K := xt.Shape[0], xt.Shape[1]
 	N := wt.Shape[0]
+	resRow := N // the stride between tokens' rows of res: 0 for a bias
+	if res != nil && len(res.f) == N {
+		resRow = 0
+	}
 	wb, err := wt.DType.RowBytes(K)
 	if err != nil {
 		return task{}, err
@@ -203,7 +208,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				for t := 0; t < T; t++ {
 					s := simd.DotF32(wr, x.f[t*K:(t+1)*K])
 					if res != nil {
-						s += res.f[t*N+j]
+						s += res.f[t*resRow+j]
 					}
 					out.f[t*N+j] = s
 				}
@@ -246,7 +251,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				o[j] = dot(w.b[j*wb:(j+1)*wb], xq)
 			}
 			if res != nil {
-				r := res.f[t*N : (t+1)*N]
+				r := res.f[t*resRow : t*resRow+N]
 				for j := c * matmulRowsPerChunk; j < end; j++ {
 					o[j] += r[j]
 				}

@@ -53,6 +53,9 @@ func kernelCases(r *rand.Rand) []kernelCase {
 			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/T=%d", t, T), T, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
 				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), act("res", 37))
 			}})
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/bias/T=%d", t, T), T, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
+				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), randWeight(b, w, r, "bias", quant.F32, 37))
+			}})
 		}
 		cs = append(cs, kernelCase{fmt.Sprintf("get_rows_%s", t), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
 			return b.GetRows("y", randWeight(b, w, r, "table", t, 5, k), tokens)
