@@ -294,8 +294,7 @@ func RopeCache(cs []float32, p int, a Attrs, ff []float32) {
 			f = ff[i/2]
 		}
 		th := scale * (theta / f)
-		cs[i] = float32(math.Cos(float64(th)))
-		cs[i+1] = float32(math.Sin(float64(th)))
+		cs[i+1], cs[i] = Sincosf(th) // glibc's, as ggml's rope_yarn calls it
 		theta *= thetaScale
 	}
 }
