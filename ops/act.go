@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"math"
 	"sync"
 
 	"github.com/kiln-ml/kiln/ops/quant"
@@ -19,10 +18,9 @@ func ScaleRow(y, x []float32, s float32) {
 }
 
 // Softcap is gemma's soft-capping as llama.cpp builds it from three ops:
-// scale by the float32 reciprocal of c, tanh (libm's tanhf; Go's float64
-// tanh rounded to float32 agrees with it but for rare last-bit cases), scale by c.
+// scale by the float32 reciprocal of c, tanh (glibc's tanhf), scale by c.
 func Softcap(x, c float32) float32 {
-	return float32(math.Tanh(float64(x*(1/c)))) * c
+	return Tanhf(x*(1/c)) * c
 }
 
 // SoftcapRow applies Softcap to every element.
@@ -30,7 +28,7 @@ func SoftcapRow(y, x []float32, c float32) {
 	x = x[:len(y)]
 	inv := 1 / c
 	for i := range y {
-		y[i] = float32(math.Tanh(float64(x[i]*inv))) * c
+		y[i] = Tanhf(x[i]*inv) * c
 	}
 }
 
@@ -44,9 +42,11 @@ const (
 
 // GELU is ggml_gelu_f32, the tanh approximation
 // 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²))), with the multiply-add
-// 0.044715·x·x + 1 fused as GCC compiles it for x86 with FMA.
+// 0.044715·x·x + 1 fused as GCC compiles it for x86 with FMA, and glibc's
+// tanhf. (Its half-precision table equals ggml's, built by that C with
+// glibc 2.36, on every entry.)
 func GELU(x float32) float32 {
-	t := float32(math.Tanh(float64(sqrt2OverPi * x * fma32(geluCoefA*x, x, 1))))
+	t := Tanhf(sqrt2OverPi * x * fma32(geluCoefA*x, x, 1))
 	return 0.5 * x * (1 + t)
 }
 

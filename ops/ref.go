@@ -352,7 +352,7 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		inv := 1 / c
 		for j := lo; j < kvLen; j++ {
 			kq := vk.Dot(q, k[j*kvd+off:j*kvd+off+hd])
-			s[j] = float32(math.Tanh(float64(kq*inv))) * c * scale
+			s[j] = Tanhf(kq*inv) * c * scale
 		}
 	} else {
 		for j := lo; j < kvLen; j++ {
