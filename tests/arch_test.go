@@ -8,6 +8,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/models/archtest"
 )
 
@@ -76,6 +77,9 @@ func TestArchParity(t *testing.T) {
 					return m
 				}
 				m := load()
+				if r == "seq16" {
+					checkPrograms(t, m, optional)
+				}
 				nv := ref.NVocab
 				if got := m.Hyper().NVocab; got != nv {
 					t.Fatalf("vocabulary %d, reference %d", got, nv)
@@ -103,6 +107,26 @@ func TestArchParity(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// checkPrograms lowers m's graph for every shape class with the checker on
+// (graph validity after each pass, the schedule's levels, the memory
+// plan's liveness), with all passes and with each optional one off.
+func checkPrograms(t *testing.T, m *kiln.Model, optional []string) {
+	t.Helper()
+	for _, T := range append([]int{1}, kiln.PrefillChunks...) {
+		for _, all := range []bool{false, true} {
+			for _, off := range append([]string{""}, optional...) {
+				opt := lower.Options{Check: true}
+				if off != "" {
+					opt.Disable = []string{off}
+				}
+				if _, err := m.Compile(models.Shape{Tokens: T, AllLogits: all}, opt); err != nil {
+					t.Fatalf("T=%d all=%v without %q: %v", T, all, off, err)
+				}
+			}
 		}
 	}
 }
