@@ -199,3 +199,31 @@ func TestMistralWindow(t *testing.T) {
 		t.Errorf("steps of 1 and 5: logits at position %d differ from one pass", p)
 	}
 }
+
+// TestArchDecodeAllocatesNothing checks the zero-allocation promise of a
+// decode step for every architecture's ops (soft-caps, GELU, per-head
+// norms, biases, row-sliced weights).
+func TestArchDecodeAllocatesNothing(t *testing.T) {
+	shared := sharedDir(t)
+	for _, arch := range synthArches {
+		m, err := kiln.Load(filepath.Join(shared, "models", "synth", arch+"-q8_0.gguf"), kiln.Options{Context: 256, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := []int32{1}
+		step := func() {
+			if _, err := s.Eval(tok, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		if n := testing.AllocsPerRun(50, step); n != 0 {
+			t.Errorf("%s: a decode step allocates %v times", arch, n)
+		}
+		m.Close()
+	}
+}
