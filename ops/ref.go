@@ -307,8 +307,10 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 		for i := 0; i < h; i++ {
 			c, s := cs[2*i], cs[2*i+1]
 			x0, x1 := x[i], x[i+h]
-			dst[i] = x0*c - x1*s
-			dst[i+h] = x0*s + x1*c
+			// ggml's rotate_pairs as GCC contracts it for NEOX: the first
+			// product fused with the second (rounded) one.
+			dst[i] = fma32(x0, c, -(x1 * s))
+			dst[i+h] = fma32(x0, s, x1*c)
 		}
 	} else {
 		for i := 0; i < n; i += 2 {
