@@ -39,6 +39,8 @@ const (
 	OpRMSNormMul  // rms_norm(x) * w[D]
 	OpMatMulAdd   // x·wᵀ + r
 	OpRopeKVWrite // kv_write(cache, rope(x, pos, freqs), pos); result aliases cache
+	OpMatMulGroup // x·w1ᵀ … x·wkᵀ of one input, the products laid end to end (see group.go)
+	OpSegment     // one product of a matmul_group: a view, no kernel
 
 	// Primitive ops the architectures beyond llama need (after the fused
 	// ops so that the numbering of the ops above stays put).

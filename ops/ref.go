@@ -191,6 +191,11 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 		for r := 0; r < out.Type.Rows(); r++ {
 			RMSNormMulHeads(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps, a.HeadDim)
 		}
+	case OpMatMulGroup:
+		return evalGroup(a, in, out)
+	case OpSegment:
+		T := out.Type.Shape[0]
+		copy(out.F, in[0].F[T*a.Start:T*(a.Start+a.Count)])
 	case OpMatMulAdd:
 		if err := Eval(OpMatMul, a, in[:2], out); err != nil {
 			return err

@@ -110,6 +110,8 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		return e.matmulTask(in[0], in[1], nil, out, inT[0], inT[1])
 	case ops.OpMatMulAdd:
 		return e.matmulTask(in[0], in[1], in[2], out, inT[0], inT[1])
+	case ops.OpMatMulGroup:
+		return e.groupTask(in, out, inT)
 	case ops.OpRope:
 		var ff *view
 		if len(in) == 3 {
@@ -257,5 +259,32 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				}
 			}
 		}
+	}}, nil
+}
+
+// groupTask runs a matmul_group as one task: the chunks of each member's
+// matmul, numbered one after the other, each writing its product's block.
+func (e *Executable) groupTask(in []*view, out *view, inT []ops.TensorType) (task, error) {
+	T := inT[0].Shape[0]
+	parts := make([]task, len(in)-1)
+	first := make([]int, len(in)) // first[j]: the group chunk where member j starts
+	off := 0
+	for j := range parts {
+		n := inT[j+1].Shape[0]
+		prod := &view{f: out.f[off : off+T*n]}
+		t, err := e.matmulTask(in[0], in[j+1], nil, prod, inT[0], inT[j+1])
+		if err != nil {
+			return task{}, err
+		}
+		parts[j] = t
+		first[j+1] = first[j] + t.chunks
+		off += T * n
+	}
+	return task{chunks: first[len(parts)], run: func(c, w int) {
+		j := 0
+		for c >= first[j+1] {
+			j++
+		}
+		parts[j].run(c-first[j], w)
 	}}, nil
 }

@@ -57,6 +57,17 @@ func kernelCases(r *rand.Rand) []kernelCase {
 				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), randWeight(b, w, r, "bias", quant.F32, 37))
 			}})
 		}
+		// A group of three products (one shorter than a chunk of rows), and one of them taken back out.
+		for _, seg := range []bool{false, true} {
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_group_%s/segment=%v", t, seg), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
+				grp := b.Op(ops.OpMatMulGroup, "g", ops.Attrs{}, act("x", k),
+					randWeight(b, w, r, "w0", t, 37, k), randWeight(b, w, r, "w1", t, 5, k), randWeight(b, w, r, "w2", t, 20, k))
+				if !seg {
+					return grp
+				}
+				return b.Op(ops.OpSegment, "y", ops.Attrs{Start: 37, Count: 5}, grp)
+			}})
+		}
 		cs = append(cs, kernelCase{fmt.Sprintf("get_rows_%s", t), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
 			return b.GetRows("y", randWeight(b, w, r, "table", t, 5, k), tokens)
 		}})

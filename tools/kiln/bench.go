@@ -38,7 +38,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("r", 5, "repetitions")
 	asJSON := fs.Bool("json", false, "print JSON")
 	bw := fs.Bool("bandwidth", false, "measure DRAM read bandwidth and the model's decode bound")
+	passes := fs.String("passes", "", "lowering passes to switch off, e.g. -merge-matmuls (comma-separated)")
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	off, err := parsePasses(*passes)
+	if err != nil {
 		return err
 	}
 	ppSizes, err := parseInts(*pp, "-p", 1)
@@ -72,7 +77,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	var rows []benchResult
 	for _, th := range ths {
-		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16)})
+		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16), DisablePasses: off})
 		if err != nil {
 			return err
 		}

@@ -46,8 +46,17 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
+	off, err := parsePasses(m.passes)
+	if err != nil {
+		return nil, err
+	}
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+}
+
+// parsePasses reads --passes=-NAME,-NAME into the names to switch off.
+func parsePasses(spec string) ([]string, error) {
 	var off []string
-	for _, p := range strings.Split(m.passes, ",") {
+	for _, p := range strings.Split(spec, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
@@ -64,7 +73,7 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 		}
 		off = append(off, p[1:])
 	}
-	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+	return off, nil
 }
 
 // checkPass looks a lowering pass up by name; an unknown name is a usage
