@@ -55,6 +55,9 @@ func DotQ3_K(n int, w, x []byte) float32 {
 
 // DotQ4_K is quant.DotQ4KLanes (Q4_K weights, Q8_K activations), vectorized.
 func DotQ4_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ4_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q4KBytes-1]
 		_ = x[nb*q8KBytes-1]
@@ -75,6 +78,9 @@ func DotQ5_K(n int, w, x []byte) float32 {
 
 // DotQ6_K is quant.DotQ6KLanes (Q6_K weights, Q8_K activations), vectorized.
 func DotQ6_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ6_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q6KBytes-1]
 		_ = x[nb*q8KBytes-1]
