@@ -10,6 +10,9 @@ func init() {
 // DotQ4_1 is quant.DotLanesQ4_1 (ggml_vec_dot_q4_1_q8_1's AVX2 order) for
 // Q4_1 weights and Q8_1 activations of n elements.
 func DotQ4_1(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ4_1(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*20-1]
@@ -22,6 +25,9 @@ func DotQ4_1(n int, w, x []byte) float32 {
 // DotQ5_1 is quant.DotLanesQ5_1 (ggml_vec_dot_q5_1_q8_1's AVX2 order) for
 // Q5_1 weights and Q8_1 activations of n elements.
 func DotQ5_1(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ5_1(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*24-1]

@@ -25,22 +25,33 @@ var useDotProd = useNEON && cpu.ARM64.HasASIMDDP && os.Getenv("KILN_NODOTPROD") 
 
 // neonQuant is one set of the quantized dot kernels of neon_arm64.s.
 type neonQuant struct {
-	q8_0, q4_0, q4K, q6K func(nb int, w, x *byte) float32
-	q8_0x4, q4_0x4       func(nb int, w *byte, stride int, x *byte, out *float32)
+	q8_0, q4_0, q5_0, q4_1, q5_1 func(nb int, w, x *byte) float32
+	q2K, q3K, q4K, q5K, q6K      func(nb int, w, x *byte) float32
+	q8_0x4, q4_0x4               func(nb int, w *byte, stride int, x *byte, out *float32)
 }
 
 var (
-	sdotQuant  = neonQuant{dotQ8_0SDOT, dotQ4_0SDOT, dotQ4KSDOT, dotQ6KSDOT, dotQ8_0x4SDOT, dotQ4_0x4SDOT}
-	plainQuant = neonQuant{dotQ8_0NEON, dotQ4_0NEON, dotQ4KNEON, dotQ6KNEON, dotQ8_0x4NEON, dotQ4_0x4NEON}
-	qk         = &plainQuant
+	sdotQuant = neonQuant{
+		dotQ8_0SDOT, dotQ4_0SDOT, dotQ5_0SDOT, dotQ4_1SDOT, dotQ5_1SDOT,
+		dotQ2KSDOT, dotQ3KSDOT, dotQ4KSDOT, dotQ5KSDOT, dotQ6KSDOT,
+		dotQ8_0x4SDOT, dotQ4_0x4SDOT,
+	}
+	plainQuant = neonQuant{
+		dotQ8_0NEON, dotQ4_0NEON, dotQ5_0NEON, dotQ4_1NEON, dotQ5_1NEON,
+		dotQ2KNEON, dotQ3KNEON, dotQ4KNEON, dotQ5KNEON, dotQ6KNEON,
+		dotQ8_0x4NEON, dotQ4_0x4NEON,
+	}
+	qk = &plainQuant
 )
 
 func init() {
 	setDotProd(useDotProd)
 	if useNEON {
 		for t, f := range map[quant.Type]DotFunc{
-			quant.Q8_0: DotQ8_0, quant.Q4_0: DotQ4_0, quant.Q4_K: DotQ4_K,
-			quant.Q6_K: DotQ6_K, quant.F16: DotF16,
+			quant.Q8_0: DotQ8_0, quant.Q4_0: DotQ4_0, quant.Q5_0: DotQ5_0,
+			quant.Q4_1: DotQ4_1, quant.Q5_1: DotQ5_1,
+			quant.Q2_K: DotQ2_K, quant.Q3_K: DotQ3_K, quant.Q4_K: DotQ4_K,
+			quant.Q5_K: DotQ5_K, quant.Q6_K: DotQ6_K, quant.F16: DotF16,
 		} {
 			dots[t] = f
 		}
@@ -85,6 +96,31 @@ func neonDotQ4_0(n int, w, x []byte) float32 {
 	return qk.q4_0(nb, &w[0], &x[0])
 }
 
+// neonDotLegacy runs kernel k over the whole 32-element blocks of a row of
+// n elements (wb and xb bytes a block), or the plain-Go ref where there are
+// none.
+func neonDotLegacy(k func(nb int, w, x *byte) float32, ref DotFunc, wb, xb, n int, w, x []byte) float32 {
+	nb := n / 32
+	if nb == 0 {
+		return ref(n, w, x)
+	}
+	_ = w[nb*wb-1]
+	_ = x[nb*xb-1]
+	return k(nb, &w[0], &x[0])
+}
+
+func neonDotQ5_0(n int, w, x []byte) float32 {
+	return neonDotLegacy(qk.q5_0, func(n int, w, x []byte) float32 { return quant.DotActivation(quant.Q5_0, n, w, x) }, 22, 34, n, w, x)
+}
+
+func neonDotQ4_1(n int, w, x []byte) float32 {
+	return neonDotLegacy(qk.q4_1, quant.DotLanesQ4_1, 20, 36, n, w, x)
+}
+
+func neonDotQ5_1(n int, w, x []byte) float32 {
+	return neonDotLegacy(qk.q5_1, quant.DotLanesQ5_1, 24, 36, n, w, x)
+}
+
 func neonDotQ8_0x4(n int, w []byte, stride int, x []byte, out []float32) {
 	nb := n / 32
 	if nb == 0 {
@@ -120,6 +156,31 @@ func neonKBlocks(n int) int {
 		return 0
 	}
 	return n / quant.QK_K
+}
+
+// neonDotK runs kernel k over a row of n elements of a k-quant with wb
+// bytes a super-block, or the lane-ordered twin ref where n is not a whole
+// number of super-blocks.
+func neonDotK(k func(nb int, w, x *byte) float32, ref DotFunc, wb, n int, w, x []byte) float32 {
+	nb := neonKBlocks(n)
+	if nb == 0 {
+		return ref(n, w, x)
+	}
+	_ = w[nb*wb-1]
+	_ = x[nb*q8KBytes-1]
+	return k(nb, &w[0], &x[0])
+}
+
+func neonDotQ2_K(n int, w, x []byte) float32 {
+	return neonDotK(qk.q2K, quant.DotQ2KLanes, q2KBytes, n, w, x)
+}
+
+func neonDotQ3_K(n int, w, x []byte) float32 {
+	return neonDotK(qk.q3K, quant.DotQ3KLanes, q3KBytes, n, w, x)
+}
+
+func neonDotQ5_K(n int, w, x []byte) float32 {
+	return neonDotK(qk.q5K, quant.DotQ5KLanes, q5KBytes, n, w, x)
 }
 
 func neonDotQ4_K(n int, w, x []byte) float32 {
@@ -280,3 +341,39 @@ func swigluNEON(n4 int, y, gate, up *float32)
 
 //go:noescape
 func expSubNEON(n4 int, y *float32, m float32)
+
+//go:noescape
+func dotQ5_0SDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_0NEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_1SDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_1NEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_1SDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_1NEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ2KSDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ2KNEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ3KSDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ3KNEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5KSDOT(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5KNEON(nb int, w, x *byte) float32

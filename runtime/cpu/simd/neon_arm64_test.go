@@ -32,6 +32,7 @@ func TestNEONQuantVariants(t *testing.T) {
 	eachNEONVariant(t, func(t *testing.T) {
 		t.Run("q8_0", TestDotQ8_0MatchesReference)
 		t.Run("legacy", TestLegacyDotsMatchReference)
+		t.Run("legacymin", TestLegacyMinDotsMatchLanes)
 		t.Run("dot4", TestDot4MatchesSingle)
 		t.Run("q8_0x4", TestDotQ8_0x4MatchesSingle)
 		t.Run("kquants", TestKQuantDotsMatchLanes)
@@ -88,13 +89,14 @@ func testNEONRandomBytes(t *testing.T) {
 // TestNEONDotRegistry checks that Dot hands out the NEON kernels and that
 // they agree with the plain-Go reference through it.
 func TestNEONDotRegistry(t *testing.T) {
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1,
+		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16} {
 		if _, ok := dots[typ]; !ok {
 			t.Errorf("%s: no NEON kernel registered", typ)
 		}
 	}
 	r := rand.New(rand.NewPCG(23, 24))
-	for _, typ := range []quant.Type{quant.Q4_K, quant.Q6_K} {
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
 		const n = 512
 		rb, _ := typ.RowBytes(n)
 		w := make([]byte, rb)

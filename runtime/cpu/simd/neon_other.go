@@ -32,3 +32,15 @@ func neonAxpyFMA(acc []float32, p float32, v []float32) { panic("simd: no NEON o
 func neonSwiGLURow(y, g, u []float32) { panic("simd: no NEON on this architecture") }
 
 func neonSoftmaxInPlace(y []float32) { panic("simd: no NEON on this architecture") }
+
+func neonDotQ5_0(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotQ4_1(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotQ5_1(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotQ2_K(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotQ3_K(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotQ5_K(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }

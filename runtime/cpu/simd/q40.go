@@ -23,6 +23,9 @@ func DotQ4_0(n int, w, x []byte) float32 {
 
 // DotQ5_0 is quant.DotActivation for Q5_0 weights and Q8_0 activations.
 func DotQ5_0(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ5_0(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*22-1]

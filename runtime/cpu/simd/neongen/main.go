@@ -36,8 +36,14 @@ func Generate() string {
 		g.legacy(v, "Q8_0", 4)
 		g.legacy(v, "Q4_0", 1)
 		g.legacy(v, "Q4_0", 4)
-		g.q4K(v)
+		g.q45K(v, false)
+		g.q45K(v, true)
 		g.q6K(v)
+		g.q2K(v)
+		g.q3K(v)
+		g.legacy5(v, "Q5_0")
+		g.legacy5(v, "Q4_1")
+		g.legacy5(v, "Q5_1")
 	}
 	g.dotF32()
 	g.dotF16()
@@ -259,12 +265,19 @@ func (g *gen) q8KBlock(f, q int) {
 	g.i("ADD $4, R1, R%d", q)
 }
 
-// q4K writes dotQ4K{suffix}: quant.DotQ4KLanes. Per super-block the eight
-// integer lanes (quads of each 32-quant chunk times its 6-bit scale) go
-// into acc with one FMA by d, and the mins' products into a 4-lane accm
-// with one FMA by -dmin; the result is hsum8(acc) + ((m0+m2) + (m1+m3)).
-func (g *gen) q4K(v variant) {
-	g.text("dotQ4K"+v.suffix+"(nb int, w, x *byte) float32", "$0-28")
+// q45K writes dotQ4K{suffix} (quant.DotQ4KLanes) or, with five,
+// dotQ5K{suffix} (quant.DotQ5KLanes). Per super-block the eight integer
+// lanes (quads of each 32-quant chunk times its 6-bit scale) go into acc
+// with one FMA by d. The mins' products go, for Q4_K, into a 4-lane accm
+// with one FMA by -dmin, the result being hsum8(acc) + ((m0+m2) + (m1+m3));
+// for Q5_K, summed, into a scalar summs with one FMA, the result being
+// hsum8(acc) + summs.
+func (g *gen) q45K(v variant, five bool) {
+	name, bb, qs := "dotQ4K", 144, 16
+	if five {
+		name, bb, qs = "dotQ5K", 176, 48
+	}
+	g.text(name+v.suffix+"(nb int, w, x *byte) float32", "$0-28")
 	g.i("MOVD nb+0(FP), R2")
 	g.i("MOVD w+8(FP), R0")
 	g.i("MOVD x+16(FP), R1")
@@ -272,6 +285,7 @@ func (g *gen) q4K(v variant) {
 	g.i("MOVW $0x0f0f0f0f, R20")
 	g.i("MOVW $0x03030303, R21")
 	g.i("VMOVI $15, V27.B16")
+	g.i("VMOVI $16, V28.B16")
 	for _, r := range []int{22, 23, 24} {
 		g.zero(r)
 	}
@@ -316,12 +330,20 @@ func (g *gen) q4K(v variant) {
 	g.smullH(12, 15, 14)
 	g.smull2H(13, 15, 14)
 	g.addp(12, 12, 13)
+	if five {
+		g.i("VADDV V12.S4, V12") // (p0+p1)+(p2+p3), exact
+	}
 	g.scvtf(12, 12)
 	g.i("VFMLA V12.S4, V26.S4, V24.S4")
-	// Quants: chunk j's low nibbles take scale 2j, high nibbles 2j+1.
+	// Quants: chunk j's low nibbles take scale 2j, high nibbles 2j+1; Q5_K
+	// adds bit 2j (low) or 2j+1 (high) of qh as bit 4.
 	g.zero(20)
 	g.zero(21)
-	g.i("ADD $16, R0, R4")
+	if five {
+		g.i("ADD $16, R0, R4")
+		g.i("VLD1 (R4), [V12.B16, V13.B16]")
+	}
+	g.i("ADD $%d, R0, R4", qs)
 	for j := 0; j < 4; j++ {
 		g.i("VLD1.P 32(R4), [V0.B16, V1.B16]")
 		g.i("VLD1.P 64(R3), [V6.B16, V7.B16, V8.B16, V9.B16]")
@@ -329,6 +351,16 @@ func (g *gen) q4K(v variant) {
 		g.i("VUSHR $4, V1.B16, V5.B16")
 		g.i("VAND V27.B16, V0.B16, V2.B16")
 		g.i("VAND V27.B16, V1.B16, V3.B16")
+		if five {
+			for h, dst := range [][2]int{{2, 3}, {4, 5}} {
+				b := 2*j + h
+				for e := 0; e < 2; e++ {
+					g.shiftTo(14, 12+e, b, 4)
+					g.i("VAND V28.B16, V14.B16, V14.B16")
+					g.i("VORR V14.B16, V%d.B16, V%d.B16", dst[e], dst[e])
+				}
+			}
+		}
 		for h, pair := range [][4]int{{2, 3, 6, 7}, {4, 5, 8, 9}} {
 			s := 2*j + h
 			t0, t1 := 16+2*h, 17+2*h
@@ -344,15 +376,289 @@ func (g *gen) q4K(v variant) {
 	g.scvtf(21, 21)
 	g.i("VFMLA V20.S4, V25.S4, V22.S4")
 	g.i("VFMLA V21.S4, V25.S4, V23.S4")
-	g.i("ADD $144, R0")
+	g.i("ADD $%d, R0", bb)
 	g.i("ADD $292, R1")
 	g.i("SUBS $1, R2")
 	g.i("BNE loop")
 	g.hsum8(0, 22, 23)
-	g.ext8(29, 24, 24)
-	g.fadd2(24, 24, 29)
-	g.faddpScalar(1, 24)
-	g.i("FADDS F1, F0, F0")
+	if !five {
+		g.ext8(29, 24, 24)
+		g.fadd2(24, 24, 29)
+		g.faddpScalar(24, 24)
+	}
+	g.i("FADDS F24, F0, F0")
+	g.i("FMOVS F0, ret+24(FP)")
+	g.i("RET")
+}
+
+// shiftTo sets V(d).16B to V(n).16B shifted so that bit from lands on bit to.
+func (g *gen) shiftTo(d, n, from, to int) {
+	switch {
+	case from < to:
+		g.i("VSHL $%d, V%d.B16, V%d.B16", to-from, n, d)
+	case from > to:
+		g.i("VUSHR $%d, V%d.B16, V%d.B16", from-to, n, d)
+	default:
+		g.i("VMOV V%d.B16, V%d.B16", n, d)
+	}
+}
+
+// q2K writes dotQ2K{suffix}: quant.DotQ2KLanes. Per super-block first
+// acc = fma(-dmin, prod, acc) with prod[p] = m[2p]·bsum[2p] +
+// m[2p+1]·bsum[2p+1] (the 4-bit mins), then acc = fma(d, lanes, acc) with
+// the 2-bit quants times the 4-bit scales; hsum8 at the end.
+func (g *gen) q2K(v variant) {
+	g.text("dotQ2K"+v.suffix+"(nb int, w, x *byte) float32", "$0-28")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD w+8(FP), R0")
+	g.i("MOVD x+16(FP), R1")
+	g.i("VMOVI $15, V27.B16")
+	g.i("VMOVI $3, V28.B16")
+	g.zero(22)
+	g.zero(23)
+	g.label("loop")
+	g.q8KBlock(5, 3)
+	g.half(6, 80, 0, 8)
+	g.half(7, 82, 0, 8)
+	g.i("FMULS F6, F5, F6")
+	g.i("FMULS F7, F5, F7")
+	g.i("FNEGS F7, F7")
+	g.i("VDUP V6.S[0], V25.S4")
+	g.i("VDUP V7.S[0], V26.S4")
+	// Scales (low nibbles) as 4S in V12-V15; mins (high nibbles) times bsums.
+	g.i("VLD1 (R0), [V8.B16]")
+	g.i("VUSHR $4, V8.B16, V9.B16")
+	g.i("VAND V27.B16, V8.B16, V8.B16")
+	g.i("VUXTL V8.B8, V12.H8")
+	g.i("VUXTL2 V8.B16, V14.H8")
+	g.i("VUXTL2 V14.H8, V15.S4")
+	g.i("VUXTL V14.H4, V14.S4")
+	g.i("VUXTL2 V12.H8, V13.S4")
+	g.i("VUXTL V12.H4, V12.S4")
+	g.i("VUXTL V9.B8, V16.H8")
+	g.i("VUXTL2 V9.B16, V17.H8")
+	g.i("ADD $260, R1, R9")
+	g.i("VLD1 (R9), [V18.H8, V19.H8]")
+	g.smullH(4, 16, 18)
+	g.smull2H(5, 16, 18)
+	g.smullH(6, 17, 19)
+	g.smull2H(7, 17, 19)
+	g.addp(4, 4, 5)
+	g.addp(6, 6, 7)
+	g.scvtf(4, 4)
+	g.scvtf(6, 6)
+	g.i("VFMLA V4.S4, V26.S4, V22.S4")
+	g.i("VFMLA V6.S4, V26.S4, V23.S4")
+	g.zero(20)
+	g.zero(21)
+	g.i("ADD $16, R0, R4")
+	for h := 0; h < 2; h++ {
+		g.i("VLD1.P 32(R4), [V0.B16, V1.B16]")
+		for s := 0; s < 4; s++ {
+			for e := 0; e < 2; e++ {
+				g.shiftTo(2+e, e, 2*s, 0)
+				g.i("VAND V28.B16, V%d.B16, V%d.B16", 2+e, 2+e)
+			}
+			g.i("VLD1.P 32(R3), [V10.B16, V11.B16]")
+			g.zero(16)
+			g.zero(17)
+			g.quads(v, 16, 2, 10)
+			g.quads(v, 17, 3, 11)
+			sc := 8*h + 2*s
+			g.mlaElem(20, 16, 12+sc/4, sc%4)
+			g.mlaElem(21, 17, 12+(sc+1)/4, (sc+1)%4)
+		}
+	}
+	g.scvtf(20, 20)
+	g.scvtf(21, 21)
+	g.i("VFMLA V20.S4, V25.S4, V22.S4")
+	g.i("VFMLA V21.S4, V25.S4, V23.S4")
+	g.i("ADD $84, R0")
+	g.i("ADD $292, R1")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.hsum8(0, 22, 23)
+	g.i("FMOVS F0, ret+24(FP)")
+	g.i("RET")
+}
+
+// q3K writes dotQ3K{suffix}: quant.DotQ3KLanes. Quants (2 low bits, the
+// hmask bit as bit 2, minus 4) times the signed 6-bit 16-quant scales into
+// eight integer lanes, one FMA by d per super-block, hsum8 at the end.
+func (g *gen) q3K(v variant) {
+	g.text("dotQ3K"+v.suffix+"(nb int, w, x *byte) float32", "$0-28")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD w+8(FP), R0")
+	g.i("MOVD x+16(FP), R1")
+	g.i("MOVW $0x0f0f0f0f, R19")
+	g.i("MOVW $0x03030303, R20")
+	g.i("VMOVI $3, V27.B16")
+	g.i("VMOVI $4, V28.B16")
+	g.i("VMOVI $32, V29.B16")
+	g.zero(22)
+	g.zero(23)
+	g.label("loop")
+	g.q8KBlock(5, 3)
+	g.half(6, 108, 0, 8)
+	g.i("FMULS F6, F5, F6")
+	g.i("VDUP V6.S[0], V25.S4")
+	// Scales: byte j = low nibble (bytes 0-7, low then high halves) | two
+	// bits from bytes 8-11 << 4, minus 32 (llama.cpp's aux masks).
+	g.i("MOVWU 96(R0), R4")
+	g.i("MOVWU 100(R0), R5")
+	g.i("MOVWU 104(R0), R6")
+	for k, c := range []struct{ a, ash, tsh int }{{4, 0, 0}, {5, 0, 2}, {4, 4, 4}, {5, 4, 6}} {
+		d := 10 + k
+		if c.ash > 0 {
+			g.i("LSR $%d, R%d, R%d", c.ash, c.a, d)
+			g.i("AND R19, R%d, R%d", d, d)
+		} else {
+			g.i("AND R19, R%d, R%d", c.a, d)
+		}
+		if c.tsh > 0 {
+			g.i("LSR $%d, R6, R7", c.tsh)
+			g.i("AND R20, R7, R7")
+		} else {
+			g.i("AND R20, R6, R7")
+		}
+		g.i("ORR R7<<4, R%d, R%d", d, d)
+	}
+	g.i("ORR R11<<32, R10, R10")
+	g.i("ORR R13<<32, R12, R12")
+	g.i("VMOV R10, V12.D[0]")
+	g.i("VMOV R12, V12.D[1]")
+	g.i("VSUB V29.B16, V12.B16, V12.B16")
+	g.sxtl28(14, 12)
+	g.sxtl8(12, 12)
+	g.sxtl216(15, 14)
+	g.sxtl16(14, 14)
+	g.sxtl216(13, 12)
+	g.sxtl16(12, 12)
+	g.zero(20)
+	g.zero(21)
+	g.i("VLD1 (R0), [V4.B16, V5.B16]")
+	g.i("ADD $32, R0, R4")
+	for h := 0; h < 2; h++ {
+		g.i("VLD1.P 32(R4), [V0.B16, V1.B16]")
+		for s := 0; s < 4; s++ {
+			bit := 4*h + s
+			for e := 0; e < 2; e++ {
+				g.shiftTo(6+e, e, 2*s, 0)
+				g.i("VAND V27.B16, V%d.B16, V%d.B16", 6+e, 6+e)
+				g.shiftTo(8+e, 4+e, bit, 2)
+				g.i("VAND V28.B16, V%d.B16, V%d.B16", 8+e, 8+e)
+				g.i("VORR V%d.B16, V%d.B16, V%d.B16", 8+e, 6+e, 6+e)
+				g.i("VSUB V28.B16, V%d.B16, V%d.B16", 6+e, 6+e)
+			}
+			g.i("VLD1.P 32(R3), [V10.B16, V11.B16]")
+			g.zero(16)
+			g.zero(17)
+			g.quads(v, 16, 6, 10)
+			g.quads(v, 17, 7, 11)
+			sc := 8*h + 2*s
+			g.mlaElem(20, 16, 12+sc/4, sc%4)
+			g.mlaElem(21, 17, 12+(sc+1)/4, (sc+1)%4)
+		}
+	}
+	g.scvtf(20, 20)
+	g.scvtf(21, 21)
+	g.i("VFMLA V20.S4, V25.S4, V22.S4")
+	g.i("VFMLA V21.S4, V25.S4, V23.S4")
+	g.i("ADD $110, R0")
+	g.i("ADD $292, R1")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.hsum8(0, 22, 23)
+	g.i("FMOVS F0, ret+24(FP)")
+	g.i("RET")
+}
+
+// legacy5 writes dotQ5_0, dotQ4_1 or dotQ5_1{suffix}: one row of
+// 32-element blocks against Q8_0 (Q5_0) or Q8_1 activations, as
+// quant.DotActivation / DotLanesQ4_1 / DotLanesQ5_1: the nibbles (plus bit i
+// of qh as bit 4 for the 5-bit formats; minus 16 for Q5_0) in four-element
+// integer lanes, acc = fma(d_w·d_x, lane, acc); the _1 formats add
+// summs = fma(m_w, s_x, summs) per block; hsum8(acc) (+ summs).
+func (g *gen) legacy5(v variant, format string) {
+	five := format != "Q4_1"
+	withMin := format != "Q5_0"
+	g.text("dot"+format+v.suffix+"(nb int, w, x *byte) float32", "$0-28")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD w+8(FP), R0")
+	g.i("MOVD x+16(FP), R1")
+	g.i("VMOVI $15, V0.B16")
+	g.i("VMOVI $16, V1.B16")
+	if five {
+		// TBL indices (qh bytes 0,1 or 2,3, eight times each) and bit masks.
+		g.i("MOVD $0x0101010101010101, R9")
+		g.i("VMOV ZR, V28.D[0]")
+		g.i("VMOV R9, V28.D[1]")
+		g.i("MOVD $0x0202020202020202, R9")
+		g.i("VMOV R9, V29.D[0]")
+		g.i("MOVD $0x0303030303030303, R9")
+		g.i("VMOV R9, V29.D[1]")
+		g.i("MOVD $0x8040201008040201, R9")
+		g.i("VMOV R9, V27.D[0]")
+		g.i("VMOV R9, V27.D[1]")
+	}
+	g.zero(20)
+	g.zero(21)
+	g.zero(24)
+	xq := 2
+	if withMin {
+		xq = 4
+	}
+	g.label("loop")
+	g.half(8, 0, 1, 8)
+	if withMin {
+		g.half(9, 2, 1, 9)
+	}
+	g.i("ADD $%d, R1", xq)
+	g.i("VLD1.P 32(R1), [V2.B16, V3.B16]")
+	g.half(10, 0, 0, 10)
+	g.i("FMULS F8, F10, F10")
+	g.i("VDUP V10.S[0], V10.S4")
+	off := 2
+	if withMin {
+		g.half(11, 2, 0, 11)
+		g.i("VFMLA V9.S4, V11.S4, V24.S4") // lane 0: summs = fma(m_w, s_x, summs)
+		off = 4
+	}
+	if five {
+		g.i("MOVWU %d(R0), R12", off)
+		g.i("VMOV R12, V12.S[0]")
+		off += 4
+	}
+	g.i("ADD $%d, R0", off)
+	g.i("VLD1.P 16(R0), [V4.B16]")
+	g.i("VUSHR $4, V4.B16, V5.B16")
+	g.i("VAND V0.B16, V4.B16, V4.B16")
+	if five {
+		for e, idx := range []int{28, 29} {
+			g.i("VTBL V%d.B16, [V12.B16], V%d.B16", idx, 6+e)
+			g.i("VCMTST V27.B16, V%d.B16, V%d.B16", 6+e, 6+e)
+			g.i("VAND V1.B16, V%d.B16, V%d.B16", 6+e, 6+e)
+			g.i("VORR V%d.B16, V%d.B16, V%d.B16", 6+e, 4+e, 4+e)
+		}
+	}
+	if format == "Q5_0" {
+		g.i("VSUB V1.B16, V4.B16, V4.B16")
+		g.i("VSUB V1.B16, V5.B16, V5.B16")
+	}
+	g.zero(14)
+	g.zero(15)
+	g.quads(v, 14, 4, 2)
+	g.quads(v, 15, 5, 3)
+	g.scvtf(14, 14)
+	g.scvtf(15, 15)
+	g.i("VFMLA V14.S4, V10.S4, V20.S4")
+	g.i("VFMLA V15.S4, V10.S4, V21.S4")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.hsum8(0, 20, 21)
+	if withMin {
+		g.i("FADDS F24, F0, F0")
+	}
 	g.i("FMOVS F0, ret+24(FP)")
 	g.i("RET")
 }
