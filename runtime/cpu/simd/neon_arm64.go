@@ -217,6 +217,24 @@ func neonDotF16(n int, w, x []byte) float32 {
 	return float32(s)
 }
 
+func neonDotF16Gemm(n int, w, x []byte) float32 {
+	if n < 8 || n%8 != 0 {
+		return quant.DotLanesF16Gemm(n, w, x)
+	}
+	_ = w[2*n-1]
+	_ = x[2*n-1]
+	return dotF16GemmNEON(n/8, &w[0], &x[0])
+}
+
+func neonDotF32Gemm(x, y []float32) float32 {
+	n := len(x)
+	if n < 8 || n%8 != 0 {
+		return quant.DotLanesF32Gemm(x, y)
+	}
+	_ = y[n-1]
+	return dotF32GemmNEON(n/8, &x[0], &y[0])
+}
+
 func neonDotF32(x, y []float32) float32 {
 	n := len(x)
 	if n < 32 {
@@ -377,3 +395,9 @@ func dotQ5KSDOT(nb int, w, x *byte) float32
 
 //go:noescape
 func dotQ5KNEON(nb int, w, x *byte) float32
+
+//go:noescape
+func dotF16GemmNEON(n8 int, w, x *byte) float32
+
+//go:noescape
+func dotF32GemmNEON(n8 int, w, x *float32) float32

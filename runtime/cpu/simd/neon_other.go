@@ -44,3 +44,7 @@ func neonDotQ2_K(n int, w, x []byte) float32 { panic("simd: no NEON on this arch
 func neonDotQ3_K(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
 
 func neonDotQ5_K(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotF32Gemm(x, y []float32) float32 { panic("simd: no NEON on this architecture") }

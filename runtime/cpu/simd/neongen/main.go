@@ -47,6 +47,7 @@ func Generate() string {
 	}
 	g.dotF32()
 	g.dotF16()
+	g.gemmDots()
 	g.axpy()
 	g.swiglu()
 	g.expSub()
@@ -810,6 +811,43 @@ func (g *gen) dotF16() {
 	g.reduce4x8()
 	g.i("FMOVS F0, ret+24(FP)")
 	g.i("RET")
+}
+
+// gemmDots writes dotF16GemmNEON and dotF32GemmNEON: quant.DotLanesF16Gemm
+// and DotLanesF32Gemm (llama.cpp's tinyBLAS order), one 8-lane FMA
+// accumulator over n8 steps of 8, hsum8 at the end.
+func (g *gen) gemmDots() {
+	for _, f16 := range []bool{true, false} {
+		if f16 {
+			g.text("dotF16GemmNEON(n8 int, w, x *byte) float32", "$0-28")
+		} else {
+			g.text("dotF32GemmNEON(n8 int, w, x *float32) float32", "$0-28")
+		}
+		g.i("MOVD n8+0(FP), R2")
+		g.i("MOVD w+8(FP), R0")
+		g.i("MOVD x+16(FP), R1")
+		g.zero(20)
+		g.zero(21)
+		g.label("loop")
+		if f16 {
+			g.i("VLD1.P 16(R0), [V0.H8]")
+			g.i("VLD1.P 16(R1), [V1.H8]")
+			g.fcvtl(2, 0)
+			g.fcvtl2(3, 0)
+			g.fcvtl(4, 1)
+			g.fcvtl2(5, 1)
+		} else {
+			g.i("VLD1.P 32(R0), [V2.S4, V3.S4]")
+			g.i("VLD1.P 32(R1), [V4.S4, V5.S4]")
+		}
+		g.i("VFMLA V2.S4, V4.S4, V20.S4")
+		g.i("VFMLA V3.S4, V5.S4, V21.S4")
+		g.i("SUBS $1, R2")
+		g.i("BNE loop")
+		g.hsum8(0, 20, 21)
+		g.i("FMOVS F0, ret+24(FP)")
+		g.i("RET")
+	}
 }
 
 // axpy writes axpyFMANEON: acc[i] = fma(p, v[i], acc[i]) over n16 groups of 16.
