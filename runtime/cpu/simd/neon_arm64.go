@@ -226,6 +226,14 @@ func neonDotF16Gemm(n int, w, x []byte) float32 {
 	return dotF16GemmNEON(n/8, &w[0], &x[0])
 }
 
+// neonDotBF16Gemm is the BF16 batched-matmul dot (one 8-lane FMA
+// accumulator over widened bf16s, hsum8) for n a positive multiple of 8.
+func neonDotBF16Gemm(n int, w, x []byte) float32 {
+	_ = w[2*n-1]
+	_ = x[2*n-1]
+	return dotBF16GemmNEON(n/8, &w[0], &x[0])
+}
+
 func neonDotF32Gemm(x, y []float32) float32 {
 	n := len(x)
 	if n < 8 || n%8 != 0 {
@@ -401,3 +409,6 @@ func dotF16GemmNEON(n8 int, w, x *byte) float32
 
 //go:noescape
 func dotF32GemmNEON(n8 int, w, x *float32) float32
+
+//go:noescape
+func dotBF16GemmNEON(n8 int, w, x *byte) float32

@@ -163,3 +163,27 @@ func TestNEONExpMatchesExpF(t *testing.T) {
 		}
 	}
 }
+
+// TestNEONBF16Gemm checks the BF16 batched dot against its definition: one
+// 8-lane accumulator acc[l] = fma(w, x, acc[l]) over exactly widened bf16s,
+// reduced as hsum_float_8 (quant.DotLanesBF16Gemm's order).
+func TestNEONBF16Gemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, n := range []int{8, 16, 64, 264, 2048} {
+		for trial := 0; trial < 10; trial++ {
+			w, x := make([]byte, 2*n), make([]byte, 2*n)
+			var acc [8]float32
+			for i := 0; i < n; i++ {
+				a, b := quant.FP32ToBF16(float32(r.NormFloat64())), quant.FP32ToBF16(float32(r.NormFloat64()))
+				binary.LittleEndian.PutUint16(w[2*i:], a)
+				binary.LittleEndian.PutUint16(x[2*i:], b)
+				acc[i%8] = quant.FMA32(quant.BF16ToFP32(a), quant.BF16ToFP32(b), acc[i%8])
+			}
+			r0, r1, r2, r3 := acc[4]+acc[0], acc[5]+acc[1], acc[6]+acc[2], acc[7]+acc[3]
+			want := (r0 + r2) + (r1 + r3)
+			if got := neonDotBF16Gemm(n, w, x); got != want {
+				t.Fatalf("n=%d trial %d: %v, want %v", n, trial, got, want)
+			}
+		}
+	}
+}

@@ -48,3 +48,5 @@ func neonDotQ5_K(n int, w, x []byte) float32 { panic("simd: no NEON on this arch
 func neonDotF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
 
 func neonDotF32Gemm(x, y []float32) float32 { panic("simd: no NEON on this architecture") }
+
+func neonDotBF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }

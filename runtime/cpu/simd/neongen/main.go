@@ -107,6 +107,10 @@ func (g *gen) faddp(d, n, m int) {
 func (g *gen) faddpScalar(d, n int) { g.w(rrr(0x7E30D800, d, n, 0), "FADDP S%d, V%d.2S", d, n) }
 func (g *gen) fcvtl(d, n int)       { g.w(rrr(0x0E217800, d, n, 0), "FCVTL V%d.4S, V%d.4H", d, n) }
 func (g *gen) fcvtl2(d, n int)      { g.w(rrr(0x4E217800, d, n, 0), "FCVTL2 V%d.4S, V%d.8H", d, n) }
+
+// shll16 and shll216 widen bf16 halves 0-3 or 4-7 of V(n) to float32 (bits << 16).
+func (g *gen) shll16(d, n int)  { g.w(rrr(0x2E613800, d, n, 0), "SHLL V%d.4S, V%d.4H, #16", d, n) }
+func (g *gen) shll216(d, n int) { g.w(rrr(0x6E613800, d, n, 0), "SHLL2 V%d.4S, V%d.8H, #16", d, n) }
 func (g *gen) smull(d, n, m int) {
 	g.w(rrr(0x0E20C000, d, n, m), "SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m)
 }
@@ -813,15 +817,17 @@ func (g *gen) dotF16() {
 	g.i("RET")
 }
 
-// gemmDots writes dotF16GemmNEON and dotF32GemmNEON: quant.DotLanesF16Gemm
-// and DotLanesF32Gemm (llama.cpp's tinyBLAS order), one 8-lane FMA
-// accumulator over n8 steps of 8, hsum8 at the end.
+// gemmDots writes dotF16GemmNEON, dotBF16GemmNEON and dotF32GemmNEON:
+// quant.DotLanesF16Gemm, DotLanesBF16Gemm and DotLanesF32Gemm (llama.cpp's
+// tinyBLAS order), one 8-lane FMA accumulator over n8 steps of 8, hsum8 at
+// the end.
 func (g *gen) gemmDots() {
-	for _, f16 := range []bool{true, false} {
-		if f16 {
-			g.text("dotF16GemmNEON(n8 int, w, x *byte) float32", "$0-28")
-		} else {
+	for _, typ := range []string{"F16", "BF16", "F32"} {
+		f16, bf16 := typ == "F16", typ == "BF16"
+		if typ == "F32" {
 			g.text("dotF32GemmNEON(n8 int, w, x *float32) float32", "$0-28")
+		} else {
+			g.text("dot"+typ+"GemmNEON(n8 int, w, x *byte) float32", "$0-28")
 		}
 		g.i("MOVD n8+0(FP), R2")
 		g.i("MOVD w+8(FP), R0")
@@ -829,14 +835,22 @@ func (g *gen) gemmDots() {
 		g.zero(20)
 		g.zero(21)
 		g.label("loop")
-		if f16 {
+		switch {
+		case f16:
 			g.i("VLD1.P 16(R0), [V0.H8]")
 			g.i("VLD1.P 16(R1), [V1.H8]")
 			g.fcvtl(2, 0)
 			g.fcvtl2(3, 0)
 			g.fcvtl(4, 1)
 			g.fcvtl2(5, 1)
-		} else {
+		case bf16:
+			g.i("VLD1.P 16(R0), [V0.H8]")
+			g.i("VLD1.P 16(R1), [V1.H8]")
+			g.shll16(2, 0)
+			g.shll216(3, 0)
+			g.shll16(4, 1)
+			g.shll216(5, 1)
+		default:
 			g.i("VLD1.P 32(R0), [V2.S4, V3.S4]")
 			g.i("VLD1.P 32(R1), [V4.S4, V5.S4]")
 		}
