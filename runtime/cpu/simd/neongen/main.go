@@ -127,9 +127,6 @@ func (g *gen) saddlp(d, n int) { g.w(rrr(0x4E602800, d, n, 0), "SADDLP V%d.4S, V
 func (g *gen) addp(d, n, m int) {
 	g.w(rrr(0x4EA0BC00, d, n, m), "ADDP V%d.4S, V%d.4S, V%d.4S", d, n, m)
 }
-func (g *gen) add(d, n, m int) {
-	g.w(rrr(0x4EA08400, d, n, m), "ADD V%d.4S, V%d.4S, V%d.4S", d, n, m)
-}
 
 // mlaElem is MLA Vd.4S, Vn.4S, Vm.S[idx].
 func (g *gen) mlaElem(d, n, m, idx int) {
@@ -150,11 +147,12 @@ func (g *gen) ext8(d, n, m int) {
 
 func (g *gen) zero(v int) { g.i("VEOR V%d.B16, V%d.B16, V%d.B16", v, v, v) }
 
-// quads adds to V(d).4S the sums of four int8 products V(n).16B·V(m).16B,
+// quads sets V(d).4S to the sums of four int8 products V(n).16B·V(m).16B,
 // lane l taking bytes 4l..4l+3 (maddubs then madd on AVX2). Without SDOT it
 // widens the products to int16 and pairs them twice, using V30 and V31.
 func (g *gen) quads(v variant, d, n, m int) {
 	if v.sdot {
+		g.zero(d)
 		g.sdot(d, n, m)
 		return
 	}
@@ -162,8 +160,7 @@ func (g *gen) quads(v variant, d, n, m int) {
 	g.smull2(31, n, m)
 	g.saddlp(30, 30)
 	g.saddlp(31, 31)
-	g.addp(30, 30, 31)
-	g.add(d, d, 30)
+	g.addp(d, 30, 31)
 }
 
 // half loads the fp16 at off(R) into F(f) as float32, via R(t).
@@ -239,8 +236,6 @@ func (g *gen) legacy(v variant, format string, rows int) {
 			g.i("VLD1.P 32(R%d), [V%d.B16, V%d.B16]", p, a, b)
 		}
 		l0, l1 := 12+2*r, 13+2*r
-		g.zero(l0)
-		g.zero(l1)
 		g.quads(v, l0, a, 2)
 		g.quads(v, l1, b, 3)
 		g.scvtf(l0, l0)
@@ -369,8 +364,6 @@ func (g *gen) q45K(v variant, five bool) {
 		for h, pair := range [][4]int{{2, 3, 6, 7}, {4, 5, 8, 9}} {
 			s := 2*j + h
 			t0, t1 := 16+2*h, 17+2*h
-			g.zero(t0)
-			g.zero(t1)
 			g.quads(v, t0, pair[0], pair[2])
 			g.quads(v, t1, pair[1], pair[3])
 			g.mlaElem(20, t0, 10+s/4, s%4)
@@ -465,8 +458,6 @@ func (g *gen) q2K(v variant) {
 				g.i("VAND V28.B16, V%d.B16, V%d.B16", 2+e, 2+e)
 			}
 			g.i("VLD1.P 32(R3), [V10.B16, V11.B16]")
-			g.zero(16)
-			g.zero(17)
 			g.quads(v, 16, 2, 10)
 			g.quads(v, 17, 3, 11)
 			sc := 8*h + 2*s
@@ -556,8 +547,6 @@ func (g *gen) q3K(v variant) {
 				g.i("VSUB V28.B16, V%d.B16, V%d.B16", 6+e, 6+e)
 			}
 			g.i("VLD1.P 32(R3), [V10.B16, V11.B16]")
-			g.zero(16)
-			g.zero(17)
 			g.quads(v, 16, 6, 10)
 			g.quads(v, 17, 7, 11)
 			sc := 8*h + 2*s
@@ -650,8 +639,6 @@ func (g *gen) legacy5(v variant, format string) {
 		g.i("VSUB V1.B16, V4.B16, V4.B16")
 		g.i("VSUB V1.B16, V5.B16, V5.B16")
 	}
-	g.zero(14)
-	g.zero(15)
 	g.quads(v, 14, 4, 2)
 	g.quads(v, 15, 5, 3)
 	g.scvtf(14, 14)
@@ -725,8 +712,6 @@ func (g *gen) q6K(v variant) {
 				g.i("VSUB V29.B16, V%d.B16, V%d.B16", lo, lo)
 			}
 			g.i("VLD1.P 32(R3), [V10.B16, V11.B16]")
-			g.zero(16)
-			g.zero(17)
 			g.quads(v, 16, 6, 10)
 			g.quads(v, 17, 7, 11)
 			s := 8*h + 2*k
