@@ -305,6 +305,7 @@ func RopeCache(cs []float32, p int, a Attrs, ff []float32) {
 }
 
 // RopeHead rotates one head (x and dst may alias) with the cos/sin pairs from RopeCache.
+// The conversions round each product, so arm64 (where Go fuses a*b+c) gives amd64's bits.
 func RopeHead(dst, x, cs []float32, mode RopeMode) {
 	n := len(cs)
 	if mode == RopeNeox {
@@ -313,16 +314,17 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 			c, s := cs[2*i], cs[2*i+1]
 			x0, x1 := x[i], x[i+h]
 			// ggml's rotate_pairs as GCC contracts it for NEOX: the first
-			// product fused with the second (rounded) one.
-			dst[i] = fma32(x0, c, -(x1 * s))
-			dst[i+h] = fma32(x0, s, x1*c)
+			// product fused with the second (rounded) one. The conversions
+			// keep arm64 from fusing the second product too.
+			dst[i] = fma32(x0, c, -float32(x1*s))
+			dst[i+h] = fma32(x0, s, float32(x1*c))
 		}
 	} else {
 		for i := 0; i < n; i += 2 {
 			c, s := cs[i], cs[i+1]
 			x0, x1 := x[i], x[i+1]
-			dst[i] = x0*c - x1*s
-			dst[i+1] = x0*s + x1*c
+			dst[i] = float32(x0*c) - float32(x1*s)
+			dst[i+1] = float32(x0*s) + float32(x1*c)
 		}
 	}
 	copy(dst[n:], x[n:])
