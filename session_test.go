@@ -185,6 +185,7 @@ func TestGenerateTextErrors(t *testing.T) {
 		t.Errorf("long prompt: got %v, want ErrPromptTooLong", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	n := 0
 	err = nil
 	for _, e := range s.GenerateText(ctx, "Once", kiln.GenerateOptions{}) {
