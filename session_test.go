@@ -3,6 +3,7 @@ package kiln_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -233,5 +234,46 @@ func TestTokenizeDetokenize(t *testing.T) {
 	}
 	if _, err := m.ChatTemplate(); err == nil {
 		t.Error("gocoder has no chat template, but ChatTemplate succeeded")
+	}
+}
+
+// BenchmarkConcurrentSessions measures total decode throughput with N
+// sessions of gocoder-11m generating at once from their own goroutines.
+func BenchmarkConcurrentSessions(b *testing.B) {
+	m := loadShared(b, "gocoder-11m-q8_0.gguf", kiln.Options{Context: 512})
+	const perSession = 64
+	prompts := []string{"func main() {", "package http", "// Copyright", "type Reader interface {"}
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			sessions := make([]*kiln.Session, n)
+			for i := range sessions {
+				s, err := m.NewSession()
+				if err != nil {
+					b.Fatal(err)
+				}
+				sessions[i] = s
+			}
+			tokens := 0
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for i, s := range sessions {
+					s.Reset()
+					wg.Go(func() {
+						opt := kiln.GenerateOptions{MaxTokens: perSession, Sampler: kiln.SamplerOptions{Temp: 0.8, TopK: 40, Seed: uint64(i)}}
+						for _, err := range s.GenerateText(context.Background(), prompts[i%len(prompts)], opt) {
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				for _, s := range sessions {
+					tokens += s.LastGeneration().Tokens
+				}
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
+		})
 	}
 }

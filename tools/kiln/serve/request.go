@@ -156,7 +156,7 @@ func decodeRequest(r io.Reader, chatMode bool) (*request, error) {
 		s.TopK = *w.TopK
 	}
 	if w.RepeatPenalty != nil {
-		if p := *w.RepeatPenalty; !(p > 0 && p <= 100) {
+		if p := *w.RepeatPenalty; !(float32(p) > 0 && p <= 100) {
 			return nil, badf("repeat_penalty %v must be in (0, 100]", p)
 		}
 		s.RepeatPenalty = float32(*w.RepeatPenalty)
