@@ -11,7 +11,7 @@ import (
 	"github.com/kiln-ml/kiln/models/chat"
 )
 
-// samplerFlags are the sampling flags of chat (run has its own, the same).
+// samplerFlags are the sampling flags of run and chat.
 type samplerFlags struct {
 	temp, topP, minP, rep float64
 	topK, repN            int
