@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -111,9 +112,50 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (out string,
 		}
 		return jinja.NewString(Strftime(now(), format)), nil
 	})
+	vars["range"] = jinja.NewCallable("range", boundedRange)
 	out, err = t.t.RenderValues(vars)
 	if err != nil {
 		return "", fmt.Errorf("chat template: %w", err)
 	}
 	return out, nil
+}
+
+// maxRange bounds range(): the engine's own builds the whole list, so a
+// template from a file could ask for range(10**12) and exhaust memory.
+const maxRange = 1 << 16
+
+// boundedRange is Python's range, refusing more than maxRange items.
+func boundedRange(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	var n [3]int64
+	for i, a := range args {
+		if i == 3 || !a.IsInt() {
+			return jinja.Undefined(), fmt.Errorf("range: takes one to three integers")
+		}
+		n[i] = a.AsInt()
+	}
+	start, stop, step := int64(0), int64(0), int64(1)
+	switch len(args) {
+	case 1:
+		stop = n[0]
+	case 2:
+		start, stop = n[0], n[1]
+	case 3:
+		start, stop, step = n[0], n[1], n[2]
+	default:
+		return jinja.Undefined(), fmt.Errorf("range: takes one to three integers")
+	}
+	if step == 0 {
+		return jinja.Undefined(), fmt.Errorf("range: step must not be zero")
+	}
+	var items []jinja.Value
+	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
+		if len(items) == maxRange {
+			return jinja.Undefined(), fmt.Errorf("range: more than %d items", maxRange)
+		}
+		items = append(items, jinja.NewInt(i))
+		if (step > 0 && i > math.MaxInt64-step) || (step < 0 && i < math.MinInt64-step) {
+			break // the next value would overflow
+		}
+	}
+	return jinja.NewList(items), nil
 }

@@ -142,3 +142,29 @@ func TestStrftime(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineFailures checks that what makes the Jinja engine fail (its own
+// panics included) comes back as an error, and that range is bounded.
+func TestEngineFailures(t *testing.T) {
+	for src, want := range map[string]string{
+		"{{ 'a' * -1 }}":                      "internal error",
+		"{{ 'x' | indent(-3) }}":              "internal error",
+		"{{ range(1000000000000) | length }}": "more than 65536",
+		"{{ range(0, 10, 0) | length }}":      "step",
+		"{{ range('a') | length }}":           "integers",
+		"{{ raise_exception('stop here') }}":  "stop here",
+	} {
+		tmpl, err := New(src, Options{})
+		if err != nil {
+			t.Errorf("%s: compile: %v", src, err)
+			continue
+		}
+		if _, err := tmpl.Render([]Message{{"user", "x"}}, false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error with %q", src, err, want)
+		}
+	}
+	tmpl, _ := New("{{ range(3) | list }}{{ range(5, 0, -2) | list }}{% for i in range(2, 4) %}{{ i }}{% endfor %}", Options{})
+	if out, err := tmpl.Render(nil, false); err != nil || out != "[0, 1, 2][5, 3, 1]23" {
+		t.Errorf("range: %q, %v", out, err)
+	}
+}
