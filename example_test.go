@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for text, err := range s.GenerateText(context.Background(), "func main() {", kiln.GenerateOptions{MaxTokens: 64}) {
+	for text, err := range s.GenerateText(context.Background(), "func Sum(xs []int) int {", kiln.GenerateOptions{MaxTokens: 48}) {
 		if err != nil {
 			log.Fatal(err)
 		}
