@@ -1,8 +1,12 @@
 // Package kiln loads GGUF models and runs them: build the architecture's
 // graph, lower it once per shape class, and step it on a runtime.
 //
+// Load a model once; each Session is one sequence with its own KV cache, and
+// sessions of one Model may run at once from their own goroutines:
+//
 //	m, err := kiln.Load("model.gguf", kiln.Options{})
-//	s := m.NewSession()
+//	s, err := m.NewSession()
+//	for text, err := range s.GenerateText(ctx, "Once upon a time", kiln.GenerateOptions{MaxTokens: 64}) { ... }
 //	logits, err := s.Eval(ids, false)
 package kiln
 
