@@ -1,8 +1,12 @@
 // Package kiln loads GGUF models and runs them: build the architecture's
 // graph, lower it once per shape class, and step it on a runtime.
 //
+// Load a model once; each Session is one sequence with its own KV cache, and
+// sessions of one Model may run at once from their own goroutines:
+//
 //	m, err := kiln.Load("model.gguf", kiln.Options{})
-//	s := m.NewSession()
+//	s, err := m.NewSession()
+//	for text, err := range s.GenerateText(ctx, "Once upon a time", kiln.GenerateOptions{MaxTokens: 64}) { ... }
 //	logits, err := s.Eval(ids, false)
 package kiln
 
@@ -205,6 +209,9 @@ type Session struct {
 	pos   int
 	// logits holds the rows Eval returns; reused to avoid per-call allocation.
 	logits []float32
+	// hist is the ids evaluated so far (capacity Ctx, so appends never allocate).
+	hist []int32
+	last GenerationStats
 }
 
 // NewSession starts an empty sequence.
@@ -213,7 +220,7 @@ func (m *Model) NewSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{m: m, state: e.NewState()}, nil
+	return &Session{m: m, state: e.NewState(), hist: make([]int32, 0, m.Ctx)}, nil
 }
 
 // Pos is the number of tokens evaluated so far.
@@ -223,6 +230,7 @@ func (s *Session) Pos() int { return s.pos }
 func (s *Session) Reset() {
 	s.state.Reset()
 	s.pos = 0
+	s.hist = s.hist[:0]
 }
 
 // KVBytes is the memory the KV cache holds.
@@ -274,6 +282,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 			return nil, err
 		}
 		s.pos += n
+		s.hist = append(s.hist, tokens[done:done+n]...)
 		done += n
 	}
 	return s.logits, nil
