@@ -1,0 +1,708 @@
+// Package gpu holds what the GPU backends share: the kernel source, written
+// once and rendered as CUDA C (for NVRTC) or the Metal Shading Language, and
+// the launch plan that turns a lowered Program into kernel dispatches.
+//
+// Kernel bodies are plain C in a small common subset. A per-dialect prelude
+// supplies the vocabulary they use: GP(T) for a device pointer, SHARED for
+// group memory, BARRIER(), GID_X/GID_Y/LID/BDIM for indices, warp_sum,
+// warp_max and warp_bcast for 32-wide SIMD-group reductions, and the float
+// math functions by their C names. The signature of every kernel comes from
+// one table (Kernels), so both dialects bind the same arguments in the same
+// order.
+package gpu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dialect is a kernel language.
+type Dialect uint8
+
+const (
+	// CUDA is CUDA C as NVRTC compiles it (no headers).
+	CUDA Dialect = iota
+	// MSL is the Metal Shading Language.
+	MSL
+)
+
+func (d Dialect) String() string {
+	if d == MSL {
+		return "msl"
+	}
+	return "cuda"
+}
+
+// ParamKind says how a kernel parameter is passed.
+type ParamKind uint8
+
+const (
+	// Buf is a device pointer; Param.CType is its element type.
+	Buf ParamKind = iota
+	// Int is a 32-bit signed scalar.
+	Int
+	// Float is a 32-bit float scalar.
+	Float
+)
+
+// Param is one kernel parameter.
+type Param struct {
+	Name  string
+	Kind  ParamKind
+	CType string // element type of a Buf: "const float", "float", "const uchar", "uchar", "const int", "int"
+}
+
+// Kernel is one entry of the kernel table.
+type Kernel struct {
+	Name   string
+	Params []Param
+	// Block is the number of threads per group the body assumes (a multiple of 32).
+	Block int
+	Body  string
+}
+
+func buf(name, ctype string) Param { return Param{Name: name, Kind: Buf, CType: ctype} }
+func ival(name string) Param       { return Param{Name: name, Kind: Int} }
+func fval(name string) Param       { return Param{Name: name, Kind: Float} }
+
+const cudaPrelude = `typedef unsigned char uchar;
+typedef unsigned short ushort;
+typedef unsigned int uint;
+typedef signed char i8;
+#define DEV static __device__ __forceinline__
+#define GP(T) T*
+#define SHARED __shared__
+#define BARRIER() __syncthreads()
+#define GID_X ((int)blockIdx.x)
+#define GID_Y ((int)blockIdx.y)
+#define LID ((int)threadIdx.x)
+#define BDIM ((int)blockDim.x)
+#define AS_FLOAT(u) __uint_as_float(u)
+#define AS_UINT(f) __float_as_uint(f)
+#define NEG_INF __int_as_float(0xff800000)
+DEV float warp_sum(float v) {
+	for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+DEV float warp_max(float v) {
+	for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+	return v;
+}
+DEV float warp_bcast(float v, int i) { return __shfl_sync(0xffffffffu, v, i); }
+`
+
+const mslPrelude = `#include <metal_stdlib>
+using namespace metal;
+typedef char i8;
+#define DEV static inline
+#define GP(T) device T*
+#define SHARED threadgroup
+#define BARRIER() threadgroup_barrier(mem_flags::mem_threadgroup)
+#define GID_X ((int)gid3_.x)
+#define GID_Y ((int)gid3_.y)
+#define LID ((int)lid3_.x)
+#define BDIM ((int)ntg3_.x)
+#define AS_FLOAT(u) as_type<float>((uint)(u))
+#define AS_UINT(f) as_type<uint>((float)(f))
+#define NEG_INF as_type<float>(0xff800000u)
+#define expf(x) precise::exp(x)
+#define sqrtf(x) precise::sqrt(x)
+#define cosf(x) precise::cos(x)
+#define sinf(x) precise::sin(x)
+#define fabsf(x) metal::fabs(x)
+#define rintf(x) rint(x)
+#define fmaxf(x, y) metal::fmax(x, y)
+#define fminf(x, y) metal::fmin(x, y)
+DEV float warp_sum(float v) { return simd_sum(v); }
+DEV float warp_max(float v) { return simd_max(v); }
+DEV float warp_bcast(float v, int i) { return simd_shuffle(v, (ushort)i); }
+`
+
+// common holds the helpers every kernel may use: number formats, block
+// decoders and chunk dot products. A chunk is 32 consecutive elements of a
+// row; every block format used here divides into chunks.
+const common = `
+DEV float f16f(uint h) {
+	uint s = (h & 0x8000u) << 16;
+	uint e = (h >> 10) & 0x1fu;
+	uint m = h & 0x3ffu;
+	if (e == 0u) {
+		float f = (float)m * 5.9604644775390625e-8f;
+		return s != 0u ? -f : f;
+	}
+	if (e == 31u) return AS_FLOAT(s | 0x7f800000u | (m << 13));
+	return AS_FLOAT(s | ((e + 112u) << 23) | (m << 13));
+}
+DEV float ld_f16(GP(const uchar) p) { return f16f((uint)p[0] | ((uint)p[1] << 8)); }
+DEV float ld_bf16(GP(const uchar) p) { return AS_FLOAT(((uint)p[0] | ((uint)p[1] << 8)) << 16); }
+DEV float ld_f32(GP(const uchar) p) { return AS_FLOAT((uint)p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24)); }
+DEV uint ld_u32(GP(const uchar) p) { return (uint)p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24); }
+// fp32 -> fp16, round to nearest even (quant.FP32ToFP16).
+DEV uint f2h(float f) {
+	uint u = AS_UINT(f);
+	uint s = (u >> 16) & 0x8000u;
+	u &= 0x7fffffffu;
+	if (u >= 0x477ff000u) return s | (u > 0x7f800000u ? 0x7e00u : 0x7c00u);
+	if (u >= 0x38800000u) return s | ((u - 0x38000000u + 0xfffu + ((u >> 13) & 1u)) >> 13);
+	return s | (uint)rintf(AS_FLOAT(u) * 16777216.0f);
+}
+// fp32 -> bf16 (quant.FP32ToBF16).
+DEV uint f2bf(float f) {
+	uint u = AS_UINT(f);
+	if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 64u;
+	return (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
+}
+DEV void st_u16(GP(uchar) p, uint v) { p[0] = (uchar)(v & 255u); p[1] = (uchar)(v >> 8); }
+DEV void st_u32(GP(uchar) p, uint v) { p[0] = (uchar)(v & 255u); p[1] = (uchar)((v >> 8) & 255u); p[2] = (uchar)((v >> 16) & 255u); p[3] = (uchar)(v >> 24); }
+DEV int q4k_scale(GP(const uchar) s, int j) { return j < 4 ? (int)(s[j] & 63) : (int)((s[j + 4] & 15) | ((s[j - 4] >> 6) << 4)); }
+DEV int q4k_min(GP(const uchar) s, int j) { return j < 4 ? (int)(s[j + 4] & 63) : (int)((s[j + 4] >> 4) | ((s[j] >> 6) << 4)); }
+
+// Element i of a weight row (ggml's dequantize_row_* for one element).
+DEV float deq_f32(GP(const uchar) w, int i) { return ((GP(const float))w)[i]; }
+DEV float deq_f16(GP(const uchar) w, int i) { return ld_f16(w + 2 * i); }
+DEV float deq_bf16(GP(const uchar) w, int i) { return ld_bf16(w + 2 * i); }
+DEV float deq_q8_0(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 32) * 34;
+	return (float)(i8)b[2 + i % 32] * ld_f16(b);
+}
+DEV float deq_q4_0(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 32) * 18;
+	int j = i % 32;
+	int q = j < 16 ? (b[2 + j] & 15) : (b[2 + j - 16] >> 4);
+	return (float)(q - 8) * ld_f16(b);
+}
+DEV float deq_q4_1(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 32) * 20;
+	int j = i % 32;
+	int q = j < 16 ? (b[4 + j] & 15) : (b[4 + j - 16] >> 4);
+	return (float)q * ld_f16(b) + ld_f16(b + 2);
+}
+DEV float deq_q5_0(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 32) * 22;
+	int j = i % 32;
+	uint qh = ld_u32(b + 2);
+	int q = j < 16 ? ((b[6 + j] & 15) | (int)(((qh >> j) << 4) & 16u)) : ((b[6 + j - 16] >> 4) | (int)((qh >> (j - 16 + 12)) & 16u));
+	return (float)(q - 16) * ld_f16(b);
+}
+DEV float deq_q5_1(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 32) * 24;
+	int j = i % 32;
+	uint qh = ld_u32(b + 4);
+	int q = j < 16 ? ((b[8 + j] & 15) | (int)(((qh >> j) << 4) & 16u)) : ((b[8 + j - 16] >> 4) | (int)((qh >> (j - 16 + 12)) & 16u));
+	return (float)q * ld_f16(b) + ld_f16(b + 2);
+}
+DEV float deq_q4_k(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 256) * 144;
+	int s = (i % 256) / 32, l = i % 32;
+	uchar q = b[16 + 32 * (s / 2) + l];
+	int v = (s & 1) ? (q >> 4) : (q & 15);
+	float d1 = ld_f16(b) * (float)q4k_scale(b + 4, s);
+	float m1 = ld_f16(b + 2) * (float)q4k_min(b + 4, s);
+	return d1 * (float)v - m1;
+}
+DEV int q6k_q(GP(const uchar) b, int s, int l) {
+	int h = s / 4, r = s % 4;
+	GP(const uchar) ql = b + 64 * h;
+	uint qh = b[128 + 32 * h + l];
+	int lo = (r & 1) ? ql[l + 32] : ql[l];
+	lo = (r >= 2) ? (lo >> 4) : (lo & 15);
+	return (lo | (int)(((qh >> (2 * r)) & 3u) << 4)) - 32;
+}
+DEV float deq_q6_k(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 256) * 210;
+	int s = (i % 256) / 32, l = i % 32;
+	int sc = (i8)b[192 + 8 * (s / 4) + 2 * (s % 4) + l / 16];
+	return (ld_f16(b + 208) * (float)sc) * (float)q6k_q(b, s, l);
+}
+
+// Chunk c (elements 32c..32c+31) of a weight row dotted with the matching
+// chunk of an activation row in the weight format's vec-dot type
+// (quant.VecDotType): integer sums where ggml has them, then the scales.
+DEV float dot_f32(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const float) wf = (GP(const float))w;
+	GP(const float) xf = (GP(const float))x;
+	float s = 0.0f;
+	int e = min(K, 32 * c + 32);
+	for (int i = 32 * c; i < e; i++) s += wf[i] * xf[i];
+	return s;
+}
+DEV float dot_f16(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	float s = 0.0f;
+	int e = min(K, 32 * c + 32);
+	for (int i = 32 * c; i < e; i++) s += ld_f16(w + 2 * i) * ld_f16(x + 2 * i);
+	return s;
+}
+DEV float dot_bf16(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	float s = 0.0f;
+	int e = min(K, 32 * c + 32);
+	for (int i = 32 * c; i < e; i++) s += ld_bf16(w + 2 * i) * ld_bf16(x + 2 * i);
+	return s;
+}
+DEV float dot_q8_0(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)c * 34;
+	GP(const uchar) xb = x + (long)c * 34;
+	// Blocks start on even addresses, so the quants load as 16-bit pairs.
+	GP(const ushort) wq = (GP(const ushort))(wb + 2);
+	GP(const ushort) xq = (GP(const ushort))(xb + 2);
+	int s = 0;
+	for (int i = 0; i < 16; i++) {
+		uint a = wq[i], b = xq[i];
+		s += (int)(i8)(uchar)(a & 255u) * (int)(i8)(uchar)(b & 255u) + (int)(i8)(uchar)(a >> 8) * (int)(i8)(uchar)(b >> 8);
+	}
+	return (float)s * (ld_f16(wb) * ld_f16(xb));
+}
+DEV float dot_q4_0(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)c * 18;
+	GP(const uchar) xb = x + (long)c * 34;
+	int s = 0;
+	for (int j = 0; j < 16; j++) {
+		int q = wb[2 + j];
+		s += ((q & 15) - 8) * (int)(i8)xb[2 + j] + ((q >> 4) - 8) * (int)(i8)xb[2 + j + 16];
+	}
+	return (float)s * (ld_f16(wb) * ld_f16(xb));
+}
+DEV float dot_q4_1(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)c * 20;
+	GP(const uchar) xb = x + (long)c * 36;
+	int s = 0;
+	for (int j = 0; j < 16; j++) {
+		int q = wb[4 + j];
+		s += (q & 15) * (int)(i8)xb[4 + j] + (q >> 4) * (int)(i8)xb[4 + j + 16];
+	}
+	return (ld_f16(wb) * ld_f16(xb)) * (float)s + ld_f16(wb + 2) * ld_f16(xb + 2);
+}
+DEV float dot_q5_0(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)c * 22;
+	GP(const uchar) xb = x + (long)c * 34;
+	uint qh = ld_u32(wb + 2);
+	int s = 0;
+	for (int j = 0; j < 16; j++) {
+		int q = wb[6 + j];
+		int q0 = ((q & 15) | (int)(((qh >> j) << 4) & 16u)) - 16;
+		int q1 = ((q >> 4) | (int)((qh >> (j + 12)) & 16u)) - 16;
+		s += q0 * (int)(i8)xb[2 + j] + q1 * (int)(i8)xb[2 + j + 16];
+	}
+	return (float)s * (ld_f16(wb) * ld_f16(xb));
+}
+DEV float dot_q5_1(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)c * 24;
+	GP(const uchar) xb = x + (long)c * 36;
+	uint qh = ld_u32(wb + 4);
+	int s = 0;
+	for (int j = 0; j < 16; j++) {
+		int q = wb[8 + j];
+		int q0 = (q & 15) | (int)(((qh >> j) << 4) & 16u);
+		int q1 = (q >> 4) | (int)((qh >> (j + 12)) & 16u);
+		s += q0 * (int)(i8)xb[4 + j] + q1 * (int)(i8)xb[4 + j + 16];
+	}
+	return (ld_f16(wb) * ld_f16(xb)) * (float)s + ld_f16(wb + 2) * ld_f16(xb + 2);
+}
+DEV float dot_q4_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)(c / 8) * 144;
+	GP(const uchar) xb = x + (long)(c / 8) * 292;
+	int s = c % 8;
+	GP(const uchar) q = wb + 16 + 32 * (s / 2);
+	GP(const uchar) xq = xb + 4 + 32 * s;
+	int sumi = 0, sumx = 0;
+	for (int l = 0; l < 32; l++) {
+		int v = (s & 1) ? (q[l] >> 4) : (q[l] & 15);
+		int xv = (i8)xq[l];
+		sumi += v * xv;
+		sumx += xv;
+	}
+	float dx = ld_f32(xb);
+	return (ld_f16(wb) * (float)q4k_scale(wb + 4, s)) * dx * (float)sumi - (ld_f16(wb + 2) * (float)q4k_min(wb + 4, s)) * dx * (float)sumx;
+}
+DEV float dot_q6_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)(c / 8) * 210;
+	GP(const uchar) xb = x + (long)(c / 8) * 292;
+	int s = c % 8;
+	GP(const uchar) xq = xb + 4 + 32 * s;
+	int s0 = 0, s1 = 0;
+	for (int l = 0; l < 16; l++) s0 += q6k_q(wb, s, l) * (int)(i8)xq[l];
+	for (int l = 16; l < 32; l++) s1 += q6k_q(wb, s, l) * (int)(i8)xq[l];
+	GP(const uchar) sc = wb + 192 + 8 * (s / 4) + 2 * (s % 4);
+	return ld_f16(wb + 208) * ld_f32(xb) * (float)((int)(i8)sc[0] * s0 + (int)(i8)sc[1] * s1);
+}
+`
+
+// WeightTypes are the weight formats the matmul and get_rows kernels
+// decode, by their kernel suffix.
+var WeightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k"}
+
+// MatmulTokens is the token tile of one matmul group: each warp computes
+// one weight row for this many tokens, so a weight row is decoded once per tile.
+const MatmulTokens = 8
+
+// MatmulWarps is the number of weight rows (one per warp) in a matmul group.
+const MatmulWarps = 4
+
+// AttentionMaxHeadDim bounds head_dim for the attention kernels (8 values per lane).
+const AttentionMaxHeadDim = 256
+
+const matmulBody = `
+	int lane = LID & 31;
+	int j = GID_X * (BDIM / 32) + LID / 32;
+	int t0 = GID_Y * MM_TOKENS;
+	if (j >= N) return;
+	float acc[MM_TOKENS];
+	for (int k = 0; k < MM_TOKENS; k++) acc[k] = 0.0f;
+	int nt = min(MM_TOKENS, T - t0);
+	int nch = (K + 31) / 32;
+	GP(const uchar) wr = w + (long)j * wrb;
+	for (int c = lane; c < nch; c += 32) {
+		for (int k = 0; k < MM_TOKENS; k++) {
+			if (k < nt) acc[k] += dot_{W}(wr, x + (long)(t0 + k) * xrb, c, K);
+		}
+	}
+	for (int k = 0; k < MM_TOKENS; k++) {
+		float s = warp_sum(acc[k]);
+		if (lane == 0 && k < nt) {
+			long o = (long)(t0 + k) * N + j;
+			out[o] = has_res != 0 ? s + res[o] : s;
+		}
+	}
+`
+
+const getRowsBody = `
+	int i = GID_X * BDIM + LID;
+	int t = GID_Y;
+	if (i >= cols) return;
+	out[(long)t * cols + i] = deq_{W}(tab + (long)ids[t] * rb, i);
+`
+
+// Kernels is the table both dialects render: every kernel with its
+// signature and body.
+var Kernels = buildKernels()
+
+func buildKernels() []Kernel {
+	var ks []Kernel
+	for _, w := range WeightTypes {
+		ks = append(ks, Kernel{
+			Name: "matmul_" + w,
+			Params: []Param{buf("x", "const uchar"), buf("w", "const uchar"), buf("out", "float"), buf("res", "const float"),
+				ival("T"), ival("N"), ival("K"), ival("xrb"), ival("wrb"), ival("has_res")},
+			Block: 32 * MatmulWarps,
+			Body:  strings.ReplaceAll(strings.ReplaceAll(matmulBody, "{W}", w), "MM_TOKENS", fmt.Sprint(MatmulTokens)),
+		}, Kernel{
+			Name:   "get_rows_" + w,
+			Params: []Param{buf("tab", "const uchar"), buf("ids", "const int"), buf("out", "float"), ival("cols"), ival("rb")},
+			Block:  256,
+			Body:   strings.ReplaceAll(getRowsBody, "{W}", w),
+		})
+	}
+	ks = append(ks,
+		Kernel{Name: "quantize_q8_0", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
+			Body: `
+	int b = GID_X * BDIM + LID;
+	if (b >= nblocks) return;
+	GP(const float) xb = x + (long)b * 32;
+	GP(uchar) o = out + (long)b * 34;
+	float amax = 0.0f;
+	for (int i = 0; i < 32; i++) { float a = fabsf(xb[i]); if (a > amax) amax = a; }
+	float d = amax / 127.0f;
+	float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+	st_u16(o, f2h(d));
+	for (int i = 0; i < 32; i++) o[2 + i] = (uchar)(i8)(int)rintf(xb[i] * id);
+`},
+		Kernel{Name: "quantize_q8_1", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
+			Body: `
+	int b = GID_X * BDIM + LID;
+	if (b >= nblocks) return;
+	GP(const float) xb = x + (long)b * 32;
+	GP(uchar) o = out + (long)b * 36;
+	float amax = 0.0f;
+	for (int i = 0; i < 32; i++) { float a = fabsf(xb[i]); if (a > amax) amax = a; }
+	float d = amax / 127.0f;
+	float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+	int sum = 0;
+	for (int i = 0; i < 32; i++) { int q = (int)rintf(xb[i] * id); o[4 + i] = (uchar)(i8)q; sum += q; }
+	st_u16(o, f2h(d));
+	st_u16(o + 2, f2h(d * (float)sum));
+`},
+		Kernel{Name: "quantize_q8_k", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
+			Body: `
+	int b = GID_X * BDIM + LID;
+	if (b >= nblocks) return;
+	GP(const float) xb = x + (long)b * 256;
+	GP(uchar) o = out + (long)b * 292;
+	float amax = 0.0f, mx = 0.0f;
+	for (int i = 0; i < 256; i++) { float a = fabsf(xb[i]); if (amax < a) { amax = a; mx = xb[i]; } }
+	if (amax == 0.0f) {
+		for (int i = 0; i < 292; i++) o[i] = 0;
+		return;
+	}
+	float iscale = -127.0f / mx;
+	for (int i = 0; i < 256; i++) o[4 + i] = (uchar)(i8)min(127, (int)rintf(iscale * xb[i]));
+	for (int j = 0; j < 16; j++) {
+		int s = 0;
+		for (int i = 0; i < 16; i++) s += (int)(i8)o[4 + 16 * j + i];
+		st_u16(o + 260 + 2 * j, (uint)s & 0xffffu);
+	}
+	st_u32(o, AS_UINT(1.0f / iscale));
+`},
+		Kernel{Name: "quantize_f16", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("n")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	st_u16(out + 2 * (long)i, f2h(x[i]));
+`},
+		Kernel{Name: "quantize_bf16", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("n")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	st_u16(out + 2 * (long)i, f2bf(x[i]));
+`},
+		Kernel{Name: "rms_norm", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), ival("cols"), fval("eps"), ival("has_w")},
+			Body: `
+	SHARED float red[32];
+	GP(const float) xr = x + (long)GID_X * cols;
+	GP(float) yr = out + (long)GID_X * cols;
+	float s = 0.0f;
+	for (int i = LID; i < cols; i += BDIM) s += xr[i] * xr[i];
+	s = warp_sum(s);
+	if ((LID & 31) == 0) red[LID / 32] = s;
+	BARRIER();
+	if (LID < 32) {
+		float v = LID < BDIM / 32 ? red[LID] : 0.0f;
+		v = warp_sum(v);
+		if (LID == 0) red[0] = v;
+	}
+	BARRIER();
+	float mean = red[0] / (float)cols;
+	float scale = 1.0f / sqrtf(mean + eps);
+	for (int i = LID; i < cols; i += BDIM) {
+		float y = xr[i] * scale;
+		if (has_w != 0) y = y * w[i];
+		yr[i] = y;
+	}
+`},
+		Kernel{Name: "binary", Block: 256,
+			Params: []Param{buf("a", "const float"), buf("b", "const float"), buf("out", "float"), ival("n"), ival("bcols"), ival("op")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	float y = b[bcols > 0 ? i % bcols : i];
+	out[i] = op == 0 ? a[i] * y : a[i] + y;
+`},
+		Kernel{Name: "swiglu", Block: 256,
+			Params: []Param{buf("g", "const float"), buf("u", "const float"), buf("out", "float"), ival("n")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	float v = g[i];
+	out[i] = v / (1.0f + expf(-v)) * u[i];
+`},
+		Kernel{Name: "silu", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	float v = x[i];
+	out[i] = v / (1.0f + expf(-v));
+`},
+		Kernel{Name: "copy", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), ival("off")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	out[i] = x[off + i];
+`},
+		Kernel{Name: "kv_write", Block: 256,
+			Params: []Param{buf("cache", "float"), buf("x", "const float"), buf("pos", "const int"), ival("n"), ival("d")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	cache[(long)pos[0] * d + i] = x[i];
+`},
+		// One thread per rotated pair (or pair of copied tail elements) of
+		// one head of one token. kv != 0 writes row pos+t of out (a cache).
+		Kernel{Name: "rope", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), buf("pos", "const int"), buf("ff", "const float"),
+				ival("T"), ival("nhead"), ival("hd"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff"), ival("kv")},
+			Body: `
+	int half_hd = (hd + 1) / 2;
+	int g = GID_X * BDIM + LID;
+	if (g >= T * nhead * half_hd) return;
+	int e = g % half_hd;
+	int h = (g / half_hd) % nhead;
+	int t = g / (half_hd * nhead);
+	int d = nhead * hd;
+	int p = pos[0] + t;
+	GP(const float) xr = x + (long)t * d + h * hd;
+	GP(float) yr = out + (long)(kv != 0 ? p : t) * d + h * hd;
+	if (e < nd / 2) {
+		float theta = (float)p;
+		for (int k = 0; k < e; k++) theta *= theta_scale;
+		float f = has_ff != 0 ? ff[e] : 1.0f;
+		float th = pscale * (theta / f);
+		float c = cosf(th), s = sinf(th);
+		int i0 = neox != 0 ? e : 2 * e;
+		int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
+		float x0 = xr[i0], x1 = xr[i1];
+		yr[i0] = x0 * c - x1 * s;
+		yr[i1] = x0 * s + x1 * c;
+	} else {
+		int i = nd + 2 * (e - nd / 2);
+		if (i < hd) yr[i] = xr[i];
+		if (i + 1 < hd) yr[i + 1] = xr[i + 1];
+	}
+`},
+		// Flash-decoding: group (row, split) attends query row = t*nhead+h
+		// to keys [split*chunk, (split+1)*chunk) of its causal window with an
+		// online softmax, and leaves (max, sum, unnormalized output) in part.
+		Kernel{Name: "attention_part", Block: 32,
+			Params: []Param{buf("q", "const float"), buf("kc", "const float"), buf("vc", "const float"), buf("pos", "const int"), buf("part", "float"),
+				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit")},
+			Body: `
+	SHARED float qs[256];
+	int row = GID_X, split = GID_Y;
+	int lane = LID;
+	int t = row / nhead, h = row % nhead;
+	int kvd = nkv * hd;
+	int kvlen = pos[0] + t + 1;
+	int lo = window > 0 ? max(0, kvlen - window) : 0;
+	int j0 = max(lo, split * chunk);
+	int j1 = min(kvlen, (split + 1) * chunk);
+	int off = (h / (nhead / nkv)) * hd;
+	for (int i = lane; i < hd; i += 32) qs[i] = q[(long)row * hd + i];
+	BARRIER();
+	float m = NEG_INF, l = 0.0f;
+	float acc[8];
+	for (int k = 0; k < 8; k++) acc[k] = 0.0f;
+	for (int base = j0; base < j1; base += 32) {
+		int j = base + lane;
+		float s = NEG_INF;
+		if (j < j1) {
+			GP(const float) kr = kc + (long)j * kvd + off;
+			float dd = 0.0f;
+			for (int i = 0; i < hd; i++) dd += qs[i] * kr[i];
+			s = dd * scale;
+		}
+		float mn = fmaxf(m, warp_max(s));
+		float corr = expf(m - mn);
+		float p = j < j1 ? expf(s - mn) : 0.0f;
+		l = l * corr + warp_sum(p);
+		for (int k = 0; k < 8; k++) acc[k] *= corr;
+		int nv = min(32, j1 - base);
+		for (int jj = 0; jj < nv; jj++) {
+			float pj = warp_bcast(p, jj);
+			GP(const float) vr = vc + (long)(base + jj) * kvd + off;
+			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) acc[k] += pj * vr[i];
+			}
+		}
+		m = mn;
+	}
+	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
+	if (lane == 0) { o[0] = m; o[1] = l; }
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		if (i < hd) o[2 + i] = acc[k];
+	}
+`},
+		Kernel{Name: "attention_combine", Block: 32,
+			Params: []Param{buf("part", "const float"), buf("out", "float"), ival("hd"), ival("nsplit")},
+			Body: `
+	int row = GID_X;
+	GP(const float) pr = part + (long)row * nsplit * (hd + 2);
+	float mx = NEG_INF;
+	for (int s = 0; s < nsplit; s++) if (pr[s * (hd + 2) + 1] > 0.0f) mx = fmaxf(mx, pr[s * (hd + 2)]);
+	float L = 0.0f;
+	for (int s = 0; s < nsplit; s++) {
+		float ls = pr[s * (hd + 2) + 1];
+		if (ls > 0.0f) L += ls * expf(pr[s * (hd + 2)] - mx);
+	}
+	for (int i = LID; i < hd; i += 32) {
+		float a = 0.0f;
+		for (int s = 0; s < nsplit; s++) {
+			GP(const float) ps = pr + s * (hd + 2);
+			if (ps[1] > 0.0f) a += ps[2 + i] * expf(ps[0] - mx);
+		}
+		out[(long)row * hd + i] = a / L;
+	}
+`},
+		// Greedy sampling on the device: the first index of the largest value.
+		Kernel{Name: "argmax", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "int"), ival("n")},
+			Body: `
+	SHARED float bv[256];
+	SHARED int bi[256];
+	float v = NEG_INF;
+	int vi = 0x7fffffff;
+	for (int i = LID; i < n; i += BDIM) if (x[i] > v) { v = x[i]; vi = i; }
+	bv[LID] = v; bi[LID] = vi;
+	BARRIER();
+	for (int s = BDIM / 2; s > 0; s >>= 1) {
+		if (LID < s) {
+			float ov = bv[LID + s]; int oi = bi[LID + s];
+			if (ov > bv[LID] || (ov == bv[LID] && oi < bi[LID])) { bv[LID] = ov; bi[LID] = oi; }
+		}
+		BARRIER();
+	}
+	if (LID == 0) out[0] = bi[0] == 0x7fffffff ? 0 : bi[0];
+`},
+	)
+	return ks
+}
+
+// Lookup finds a kernel of the table by name.
+func Lookup(name string) (*Kernel, bool) {
+	for i := range Kernels {
+		if Kernels[i].Name == name {
+			return &Kernels[i], true
+		}
+	}
+	return nil, false
+}
+
+// Render returns the whole kernel library in dialect d: the prelude, the
+// shared helpers, then every kernel of the table with its signature.
+func Render(d Dialect) string {
+	var sb strings.Builder
+	if d == MSL {
+		sb.WriteString(mslPrelude)
+	} else {
+		sb.WriteString(cudaPrelude)
+	}
+	sb.WriteString(common)
+	for i := range Kernels {
+		sb.WriteString(signature(d, &Kernels[i]))
+		sb.WriteString(" {")
+		sb.WriteString(Kernels[i].Body)
+		sb.WriteString("}\n")
+	}
+	return sb.String()
+}
+
+func signature(d Dialect, k *Kernel) string {
+	var ps []string
+	for i, p := range k.Params {
+		switch {
+		case d == CUDA && p.Kind == Buf:
+			ps = append(ps, fmt.Sprintf("%s* %s", p.CType, p.Name))
+		case d == CUDA && p.Kind == Int:
+			ps = append(ps, "int "+p.Name)
+		case d == CUDA:
+			ps = append(ps, "float "+p.Name)
+		case p.Kind == Buf:
+			ps = append(ps, fmt.Sprintf("device %s* %s [[buffer(%d)]]", p.CType, p.Name, i))
+		case p.Kind == Int:
+			ps = append(ps, fmt.Sprintf("constant int& %s [[buffer(%d)]]", p.Name, i))
+		default:
+			ps = append(ps, fmt.Sprintf("constant float& %s [[buffer(%d)]]", p.Name, i))
+		}
+	}
+	if d == MSL {
+		ps = append(ps, "uint3 gid3_ [[threadgroup_position_in_grid]]", "uint3 lid3_ [[thread_position_in_threadgroup]]", "uint3 ntg3_ [[threads_per_threadgroup]]")
+		return fmt.Sprintf("\nkernel void %s(%s)", k.Name, strings.Join(ps, ", "))
+	}
+	return fmt.Sprintf("\nextern \"C\" __global__ void __launch_bounds__(%d) %s(%s)", k.Block, k.Name, strings.Join(ps, ", "))
+}

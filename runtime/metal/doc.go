@@ -1,0 +1,2 @@
+// Package metal runs lowered Programs on Apple GPUs.
+package metal
