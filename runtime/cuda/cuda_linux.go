@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/kiln-ml/kiln/lower"
@@ -22,7 +23,7 @@ type Runtime struct {
 	ctx     uintptr
 	stream  uintptr
 	funcs   map[string]uintptr
-	weights map[weightKey]uint64
+	weights map[weightKey]upload
 	name    string
 	allocs  []uint64
 }
@@ -30,6 +31,14 @@ type Runtime struct {
 type weightKey struct {
 	name string
 	data uintptr
+	size int
+}
+
+// upload is a weight on the device; host keeps the source alive so that
+// its address cannot be reused by other data while the key names it.
+type upload struct {
+	dev  uint64
+	host []byte
 }
 
 // New opens device 0, compiles the kernel library for it and creates the stream.
@@ -43,7 +52,7 @@ func New(mode SyncMode) (*Runtime, error) {
 	if r := cuDeviceGet(&dev, 0); r != 0 {
 		return nil, cuErr("cuDeviceGet", r)
 	}
-	rt := &Runtime{mode: mode, funcs: map[string]uintptr{}, weights: map[weightKey]uint64{}}
+	rt := &Runtime{mode: mode, funcs: map[string]uintptr{}, weights: map[weightKey]upload{}}
 	if r := cuDevicePrimaryCtxRetain(&rt.ctx, dev); r != 0 {
 		return nil, cuErr("cuDevicePrimaryCtxRetain", r)
 	}
@@ -120,7 +129,7 @@ func (r *Runtime) Close() error {
 		cuMemFree(p)
 	}
 	r.allocs = nil
-	r.weights = map[weightKey]uint64{}
+	r.weights = map[weightKey]upload{}
 	return nil
 }
 
@@ -162,7 +171,7 @@ type Executable struct {
 }
 
 type output struct {
-	dev  uint64
+	buf  int // buffer ID (a state buffer's address changes with the state)
 	host []float32
 }
 
@@ -227,20 +236,21 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 			if int64(len(data)) != b.Size {
 				return nil, fmt.Errorf("cuda: load %s: weight %q has %d bytes, want %d", p.Name, b.Name, len(data), b.Size)
 			}
-			key := weightKey{b.Name, uintptr(unsafe.Pointer(unsafe.SliceData(data)))}
-			d, ok := r.weights[key]
+			key := weightKey{b.Name, uintptr(unsafe.Pointer(unsafe.SliceData(data))), len(data)}
+			u, ok := r.weights[key]
 			if !ok {
-				if d, err = r.alloc(b.Size); err != nil {
+				if u.dev, err = r.alloc(b.Size); err != nil {
 					return nil, err
 				}
 				if len(data) > 0 {
-					if res := cuMemcpyHtoD(d, unsafe.Pointer(&data[0]), uint64(len(data))); res != 0 {
+					if res := cuMemcpyHtoD(u.dev, unsafe.Pointer(&data[0]), uint64(len(data))); res != 0 {
 						return nil, cuErr("upload "+b.Name, res)
 					}
 				}
-				r.weights[key] = d
+				u.host = data
+				r.weights[key] = u
 			}
-			e.ptrs[i] = d
+			e.ptrs[i] = u.dev
 		case lower.InputSpace:
 			switch b.Name {
 			case "tokens":
@@ -282,7 +292,7 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 		if b.Type.DType != quant.F32 {
 			return nil, fmt.Errorf("cuda: load %s: output %q is %s, want f32", p.Name, b.Name, b.Type.DType)
 		}
-		e.outs = append(e.outs, output{dev: e.ptrs[id], host: unsafe.Slice((*float32)(unsafe.Add(e.host, off)), b.Type.Elems())})
+		e.outs = append(e.outs, output{buf: id, host: unsafe.Slice((*float32)(unsafe.Add(e.host, off)), b.Type.Elems())})
 		off += b.Size
 	}
 	for _, s := range p.Steps {
@@ -449,7 +459,7 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 		}
 	}
 	for _, o := range e.outs {
-		if res := cuMemcpyDtoHAsync(unsafe.Pointer(unsafe.SliceData(o.host)), o.dev, uint64(4*len(o.host)), r.stream); res != 0 {
+		if res := cuMemcpyDtoHAsync(unsafe.Pointer(unsafe.SliceData(o.host)), e.ptrs[o.buf], uint64(4*len(o.host)), r.stream); res != 0 {
 			return cuErr("copy output", res)
 		}
 	}
@@ -472,4 +482,69 @@ func (e *Executable) Close() error {
 		e.gexec = 0
 	}
 	return nil
+}
+
+// KernelTime is the device time one kernel of the table took in a profiled step.
+type KernelTime struct {
+	Kernel   string
+	Launches int
+	Time     time.Duration
+}
+
+// Profile runs one step kernel by kernel with device timestamps between
+// launches and returns the time of each kernel, summed by kernel name, in
+// order of first launch. The outputs and state change as in Step.
+func (e *Executable) Profile(st krt.State, in krt.Inputs) ([]KernelTime, error) {
+	s, ok := st.(*State)
+	if !ok {
+		return nil, fmt.Errorf("cuda: profile %s: state of another backend (%T)", e.prog.Name, st)
+	}
+	if len(in.Tokens) != e.T || in.Pos < 0 || in.Pos+e.T > e.ctx {
+		return nil, fmt.Errorf("cuda: profile %s: bad inputs", e.prog.Name)
+	}
+	r := e.rt
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.enter()()
+	if e.bound != s {
+		if err := e.bind(s); err != nil {
+			return nil, err
+		}
+	}
+	copy(e.hostIn, in.Tokens)
+	e.hostIn[e.T] = int32(in.Pos)
+	cuMemcpyHtoDAsync(e.params, e.host, uint64(4*(e.T+1)), r.stream)
+	evs := make([]uintptr, len(e.launch)+1)
+	for i := range evs {
+		if res := cuEventCreate(&evs[i], 0); res != 0 {
+			return nil, cuErr("cuEventCreate", res)
+		}
+	}
+	cuEventRecord(evs[0], r.stream)
+	for i := range e.launch {
+		pr := &e.launch[i]
+		if res := cuLaunchKernel(pr.fn, pr.grid[0], pr.grid[1], 1, pr.block, 1, 1, 0, r.stream, unsafe.Pointer(&pr.ptrs[0]), nil); res != 0 {
+			return nil, cuErr("launch "+pr.name, res)
+		}
+		cuEventRecord(evs[i+1], r.stream)
+	}
+	if res := cuEventSynchronize(evs[len(evs)-1]); res != 0 {
+		return nil, cuErr("cuEventSynchronize", res)
+	}
+	var out []KernelTime
+	idx := map[string]int{}
+	for i := range e.launch {
+		var ms float32
+		cuEventElapsedTime(&ms, evs[i], evs[i+1])
+		name := e.launch[i].name
+		k, ok := idx[name]
+		if !ok {
+			k = len(out)
+			idx[name] = k
+			out = append(out, KernelTime{Kernel: name})
+		}
+		out[k].Launches++
+		out[k].Time += time.Duration(float64(ms) * 1e6)
+	}
+	return out, nil
 }

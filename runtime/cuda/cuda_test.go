@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/models/gguf"
+	_ "github.com/kiln-ml/kiln/models/llama"
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 	krt "github.com/kiln-ml/kiln/runtime"
@@ -102,16 +107,16 @@ type kernelCase struct {
 
 func kernelCases(r *rand.Rand) []kernelCase {
 	var cs []kernelCase
-	for _, t := range []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q4_K, quant.Q6_K} {
+	for _, t := range []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
 		k := 96
 		if t.BlockSize() > 32 {
 			k = 2 * t.BlockSize()
 		}
 		for _, T := range []int{1, 3, 11} { // 11 spans two token tiles
-			cs = append(cs, kernelCase{fmt.Sprintf("matmul_%s/T=%d", t, T), T, 16, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_%s/T=%d", t, T), T, 32, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
 				return b.MatMul("y", act("x", k), randWeight(b, w, r, "w", t, 37, k))
 			}})
-			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/T=%d", t, T), T, 16, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/T=%d", t, T), T, 32, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
 				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), act("res", 37))
 			}})
 		}
@@ -286,6 +291,57 @@ func TestArgmax(t *testing.T) {
 		cuMemcpyDtoH(unsafe.Pointer(&got), d+uint64(4*n), 4)
 		if int(got) != want && !(n <= 10 && x[got] == 2) {
 			t.Errorf("argmax of %d values: %d, want %d", n, got, want)
+		}
+	}
+}
+
+// TestProfile prints where a decode step's device time goes, kernel by
+// kernel, for the model named by KILN_CUDA_PROFILE (a GGUF file), at
+// position 100 of a 640-token context. It measures; it asserts nothing
+// beyond the run succeeding, so it runs only when asked for.
+func TestProfile(t *testing.T) {
+	path := os.Getenv("KILN_CUDA_PROFILE")
+	if path == "" {
+		t.Skip("set KILN_CUDA_PROFILE=model.gguf to profile a decode step")
+	}
+	rts := runtimes(t)
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	arch, err := models.Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, T := range []int{1, 256} {
+		g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: 640})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := lower.Compile(g, lower.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := rts[Stream].Load(p, models.Params{F: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.NewState()
+		ids := make([]int32, T)
+		var kts []KernelTime
+		for rep := 0; rep < 3; rep++ {
+			if kts, err = e.(*Executable).Profile(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var total time.Duration
+		for _, k := range kts {
+			total += k.Time
+		}
+		t.Logf("%s T=%d: %d launches, %v of kernels", path, T, len(e.(*Executable).launch), total)
+		for _, k := range kts {
+			t.Logf("  %-20s %4d× %10v  %5.1f%%", k.Kernel, k.Launches, k.Time, 100*float64(k.Time)/float64(total))
 		}
 	}
 }

@@ -38,6 +38,10 @@ var (
 	cuGraphExecDestroy          func(exec uintptr) int32
 	cuGraphDestroy              func(g uintptr) int32
 	cuGetErrorString            func(res int32, s *unsafe.Pointer) int32
+	cuEventCreate               func(ev *uintptr, flags uint32) int32
+	cuEventRecord               func(ev uintptr, s uintptr) int32
+	cuEventSynchronize          func(ev uintptr) int32
+	cuEventElapsedTime          func(ms *float32, a, b uintptr) int32
 
 	nvrtcCreateProgram     func(p *uintptr, src string, name string, nh int32, headers, names unsafe.Pointer) int32
 	nvrtcCompileProgram    func(p uintptr, nopt int32, opts unsafe.Pointer) int32
@@ -114,6 +118,10 @@ func bindAll() error {
 		{lib, &cuGraphExecDestroy, "cuGraphExecDestroy"},
 		{lib, &cuGraphDestroy, "cuGraphDestroy"},
 		{lib, &cuGetErrorString, "cuGetErrorString"},
+		{lib, &cuEventCreate, "cuEventCreate"},
+		{lib, &cuEventRecord, "cuEventRecord"},
+		{lib, &cuEventSynchronize, "cuEventSynchronize"},
+		{lib, &cuEventElapsedTime, "cuEventElapsedTime_v2"},
 		{nvrtc, &nvrtcCreateProgram, "nvrtcCreateProgram"},
 		{nvrtc, &nvrtcCompileProgram, "nvrtcCompileProgram"},
 		{nvrtc, &nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize"},

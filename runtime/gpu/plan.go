@@ -72,9 +72,14 @@ type Plan struct {
 	ScratchBytes int64
 }
 
-// attentionChunk is the number of keys one decode attention group covers
-// at most; the KV length is split into this many keys per group.
-const attentionChunk = 256
+// Attention splits the KV length into chunks of this many keys, one group
+// each (at most maxSplits groups per query row): short chunks on a decode
+// step, where the only parallelism is heads × chunks.
+const (
+	decodeChunk  = 64
+	prefillChunk = 256
+	maxSplits    = 256
+)
 
 // Build plans the launches of a Program.
 func Build(p *lower.Program) (*Plan, error) {
@@ -184,24 +189,24 @@ func (pl *Plan) addStep(si int) error {
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(n), intArg(bcols), flag(s.Op == ops.OpAdd)}, in, []int{s.Out})
 	case ops.OpSwiGLU:
 		return pl.add(si, "swiglu", [2]int{groups(n, 256), 1},
-			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(n)}, in, []int{s.Out})
+			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(n), intArg(cols)}, in, []int{s.Out})
 	case ops.OpSiLU:
 		return pl.add(si, "silu", [2]int{groups(n, 256), 1},
-			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(n)}, in, []int{s.Out})
+			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(n), intArg(cols)}, in, []int{s.Out})
 	case ops.OpRows:
 		return pl.add(si, "copy", [2]int{groups(n, 256), 1},
 			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(n), intArg(a.Start * cols)}, in, []int{s.Out})
 	case ops.OpQuantize:
 		elems := int(inT[0].Elems())
 		var name string
-		count := elems
+		count, per := elems, 256 // items, and items per group
 		switch a.Type {
 		case quant.Q8_0:
-			name, count = "quantize_q8_0", elems/32
+			name, count, per = "quantize_q8_0", elems/32, 8
 		case quant.Q8_1:
-			name, count = "quantize_q8_1", elems/32
+			name, count, per = "quantize_q8_1", elems/32, 8
 		case quant.Q8_K:
-			name, count = "quantize_q8_k", elems/256
+			name, count, per = "quantize_q8_k", elems/256, 8
 		case quant.F16:
 			name = "quantize_f16"
 		case quant.BF16:
@@ -209,7 +214,7 @@ func (pl *Plan) addStep(si int) error {
 		default:
 			return fmt.Errorf("no gpu quantizer for %s", a.Type)
 		}
-		return pl.add(si, name, [2]int{groups(count, 256), 1},
+		return pl.add(si, name, [2]int{groups(count, per), 1},
 			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(count)}, in, []int{s.Out})
 	case ops.OpMatMul, ops.OpMatMulAdd:
 		xt, wt := inT[0], inT[1]
@@ -234,7 +239,7 @@ func (pl *Plan) addStep(si int) error {
 		if s.Op == ops.OpMatMulAdd {
 			res = in[2]
 		}
-		return pl.add(si, "matmul_"+name, [2]int{groups(N, MatmulWarps), groups(T, MatmulTokens)},
+		return pl.add(si, "matmul_"+name, [2]int{N, groups(T, MatmulTokens)},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), bufArg(res), intArg(T), intArg(N), intArg(K), intArg(xrb), intArg(wrb), flag(s.Op == ops.OpMatMulAdd)},
 			in, []int{s.Out})
 	case ops.OpRope, ops.OpRopeKVWrite:
@@ -274,12 +279,12 @@ func (pl *Plan) addStep(si int) error {
 		if a.NKVHead <= 0 || a.NHead%a.NKVHead != 0 {
 			return fmt.Errorf("%d heads do not group over %d kv heads", a.NHead, a.NKVHead)
 		}
-		nsplit, chunk := 1, ctx
+		per := prefillChunk
 		if T == 1 {
-			// Decode: split the KV length so that many groups share it.
-			nsplit = min(64, groups(ctx, attentionChunk))
-			chunk = (groups(ctx, nsplit) + 31) &^ 31
+			per = decodeChunk
 		}
+		nsplit := min(maxSplits, groups(ctx, per))
+		chunk := groups(ctx, nsplit)
 		scale := a.Scale
 		if scale == 0 {
 			scale = float32(1 / math.Sqrt(float64(hd)))

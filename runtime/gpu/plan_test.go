@@ -55,7 +55,7 @@ func programs(t *testing.T, path string) []*lower.Program {
 
 // unsupported are shared models whose weight formats have no GPU kernel
 // yet; planning them must fail with an error naming the format.
-var unsupported = map[string]string{"zoo/zoo-q2_k.gguf": "q2_k", "zoo/zoo-q3_k_m.gguf": "q3_k", "zoo/zoo-q5_k_m.gguf": "q5_k"}
+var unsupported = map[string]string{}
 
 // TestPlanSharedModels plans every shared llama model's programs: every
 // step gets kernels whose argument lists match the kernel table.
@@ -80,4 +80,3 @@ func TestPlanSharedModels(t *testing.T) {
 		}
 	}
 }
-

@@ -89,6 +89,15 @@ DEV float warp_max(float v) {
 	return v;
 }
 DEV float warp_bcast(float v, int i) { return __shfl_sync(0xffffffffu, v, i); }
+#define WARP_SYNC() __syncwarp()
+// CUDA has doubles: sums and trigonometry the reference does in float64 do too.
+typedef double ACC;
+DEV ACC warp_sum_acc(ACC v) {
+	for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+#define COS_F(x) ((float)cos((double)(x)))
+#define SIN_F(x) ((float)sin((double)(x)))
 `
 
 const mslPrelude = `#include <metal_stdlib>
@@ -113,9 +122,16 @@ typedef char i8;
 #define rintf(x) rint(x)
 #define fmaxf(x, y) metal::fmax(x, y)
 #define fminf(x, y) metal::fmin(x, y)
+#define fmaf(a, b, c) metal::fma(a, b, c)
 DEV float warp_sum(float v) { return simd_sum(v); }
 DEV float warp_max(float v) { return simd_max(v); }
 DEV float warp_bcast(float v, int i) { return simd_shuffle(v, (ushort)i); }
+#define WARP_SYNC() simdgroup_barrier(mem_flags::mem_device)
+// Metal has no doubles: the float64 sums and trigonometry of the reference run in float.
+typedef float ACC;
+DEV ACC warp_sum_acc(ACC v) { return simd_sum(v); }
+#define COS_F(x) precise::cos(x)
+#define SIN_F(x) precise::sin(x)
 `
 
 // common holds the helpers every kernel may use: number formats, block
@@ -151,6 +167,28 @@ DEV uint f2bf(float f) {
 	uint u = AS_UINT(f);
 	if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 64u;
 	return (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
+}
+// ggml_v_expf for one lane (ops.ExpF): what ggml's silu and softmax use on
+// groups of 8 elements.
+DEV float ggml_expf(float x) {
+	float z = fmaf(x, 1.442695f, 1.2582912e+07f);
+	float n = z - 1.2582912e+07f;
+	float b = fmaf(-n, 1.4286068e-06f, fmaf(-n, 0.69314575f, x));
+	uint e = AS_UINT(z) << 23;
+	float k = AS_FLOAT(e + AS_UINT(1.0f));
+	float u = b * b;
+	float j = fmaf(fmaf(fmaf(0.00824739f, b, 0.041899767f), u, fmaf(0.16668396f, b, 0.49999127f)), u, 0.9999994f * b);
+	float an = fabsf(n);
+	if (!(an > 126.0f)) return fmaf(j, k, k);
+	uint g = n <= 0.0f ? 0x82000000u : 0u;
+	float s1 = AS_FLOAT(g + 0x7f000000u);
+	float s2 = AS_FLOAT(e - g);
+	if (an > 192.0f) return s1 * s1;
+	return fmaf(s2, j, s2) * s1;
+}
+// ggml_vec_silu_f32 element i of a row of n: groups of 8 use ggml_expf, the tail libm's.
+DEV float silu_at(float x, int i, int n) {
+	return i % n < n - n % 8 ? x / (1.0f + ggml_expf(-x)) : x / (1.0f + expf(-x));
 }
 DEV void st_u16(GP(uchar) p, uint v) { p[0] = (uchar)(v & 255u); p[1] = (uchar)(v >> 8); }
 DEV void st_u32(GP(uchar) p, uint v) { p[0] = (uchar)(v & 255u); p[1] = (uchar)((v >> 8) & 255u); p[2] = (uchar)((v >> 16) & 255u); p[3] = (uchar)(v >> 24); }
@@ -213,6 +251,41 @@ DEV float deq_q6_k(GP(const uchar) w, int i) {
 	int s = (i % 256) / 32, l = i % 32;
 	int sc = (i8)b[192 + 8 * (s / 4) + 2 * (s % 4) + l / 16];
 	return (ld_f16(b + 208) * (float)sc) * (float)q6k_q(b, s, l);
+}
+DEV float deq_q2_k(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 256) * 84;
+	int s = (i % 256) / 32, l = i % 32;
+	int h = s / 4, p = s % 4;
+	uint sc = b[8 * h + 2 * p + l / 16];
+	int q = (b[16 + 32 * h + l] >> (2 * p)) & 3;
+	return (ld_f16(b + 80) * (float)(sc & 15u)) * (float)q - ld_f16(b + 82) * (float)(sc >> 4);
+}
+DEV int q3k_scale(GP(const uchar) s, int j) {
+	int lo = j < 8 ? (s[j] & 15) : (s[j - 8] >> 4);
+	int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+	return (lo | (hi << 4)) - 32;
+}
+DEV int q3k_q(GP(const uchar) b, int s, int l) {
+	int h = s / 4, p = s % 4;
+	int v = (b[32 + 32 * h + l] >> (2 * p)) & 3;
+	return (b[l] & (1 << (4 * h + p))) != 0 ? v : v - 4;
+}
+DEV float deq_q3_k(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 256) * 110;
+	int s = (i % 256) / 32, l = i % 32;
+	return (ld_f16(b + 108) * (float)q3k_scale(b + 96, 2 * s + l / 16)) * (float)q3k_q(b, s, l);
+}
+DEV int q5k_q(GP(const uchar) b, int s, int l) {
+	uchar q = b[48 + 32 * (s / 2) + l];
+	int v = (s & 1) ? (q >> 4) : (q & 15);
+	return v | (((b[16 + l] >> s) & 1) << 4);
+}
+DEV float deq_q5_k(GP(const uchar) w, int i) {
+	GP(const uchar) b = w + (long)(i / 256) * 176;
+	int s = (i % 256) / 32, l = i % 32;
+	float d1 = ld_f16(b) * (float)q4k_scale(b + 4, s);
+	float m1 = ld_f16(b + 2) * (float)q4k_min(b + 4, s);
+	return d1 * (float)q5k_q(b, s, l) - m1;
 }
 
 // Chunk c (elements 32c..32c+31) of a weight row dotted with the matching
@@ -313,6 +386,49 @@ DEV float dot_q4_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
 	float dx = ld_f32(xb);
 	return (ld_f16(wb) * (float)q4k_scale(wb + 4, s)) * dx * (float)sumi - (ld_f16(wb + 2) * (float)q4k_min(wb + 4, s)) * dx * (float)sumx;
 }
+DEV float dot_q2_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)(c / 8) * 84;
+	GP(const uchar) xb = x + (long)(c / 8) * 292;
+	int s = c % 8, h = s / 4, p = s % 4;
+	GP(const uchar) xq = xb + 4 + 32 * s;
+	float dx = ld_f32(xb);
+	float r = 0.0f;
+	for (int g = 0; g < 2; g++) {
+		int sumi = 0, sumx = 0;
+		for (int l = 16 * g; l < 16 * g + 16; l++) {
+			int xv = (i8)xq[l];
+			sumi += ((wb[16 + 32 * h + l] >> (2 * p)) & 3) * xv;
+			sumx += xv;
+		}
+		uint sc = wb[8 * h + 2 * p + g];
+		r += (ld_f16(wb + 80) * dx) * (float)((int)(sc & 15u) * sumi) - (ld_f16(wb + 82) * dx) * (float)((int)(sc >> 4) * sumx);
+	}
+	return r;
+}
+DEV float dot_q3_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)(c / 8) * 110;
+	GP(const uchar) xb = x + (long)(c / 8) * 292;
+	int s = c % 8;
+	GP(const uchar) xq = xb + 4 + 32 * s;
+	int s0 = 0, s1 = 0;
+	for (int l = 0; l < 16; l++) s0 += q3k_q(wb, s, l) * (int)(i8)xq[l];
+	for (int l = 16; l < 32; l++) s1 += q3k_q(wb, s, l) * (int)(i8)xq[l];
+	return ld_f16(wb + 108) * ld_f32(xb) * (float)(q3k_scale(wb + 96, 2 * s) * s0 + q3k_scale(wb + 96, 2 * s + 1) * s1);
+}
+DEV float dot_q5_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
+	GP(const uchar) wb = w + (long)(c / 8) * 176;
+	GP(const uchar) xb = x + (long)(c / 8) * 292;
+	int s = c % 8;
+	GP(const uchar) xq = xb + 4 + 32 * s;
+	int sumi = 0, sumx = 0;
+	for (int l = 0; l < 32; l++) {
+		int xv = (i8)xq[l];
+		sumi += q5k_q(wb, s, l) * xv;
+		sumx += xv;
+	}
+	float dx = ld_f32(xb);
+	return (ld_f16(wb) * (float)q4k_scale(wb + 4, s)) * dx * (float)sumi - (ld_f16(wb + 2) * (float)q4k_min(wb + 4, s)) * dx * (float)sumx;
+}
 DEV float dot_q6_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
 	GP(const uchar) wb = w + (long)(c / 8) * 210;
 	GP(const uchar) xb = x + (long)(c / 8) * 292;
@@ -328,39 +444,44 @@ DEV float dot_q6_k(GP(const uchar) w, GP(const uchar) x, int c, int K) {
 
 // WeightTypes are the weight formats the matmul and get_rows kernels
 // decode, by their kernel suffix.
-var WeightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k"}
+var WeightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"}
 
-// MatmulTokens is the token tile of one matmul group: each warp computes
-// one weight row for this many tokens, so a weight row is decoded once per tile.
+// MatmulTokens is the token tile of one matmul group: a group computes one
+// weight row for this many tokens, so the row is decoded once per tile.
 const MatmulTokens = 8
 
-// MatmulWarps is the number of weight rows (one per warp) in a matmul group.
-const MatmulWarps = 4
+// MatmulWarps is the number of warps that share one weight row's chunks:
+// one row per group keeps thousands of groups in flight on a decode step.
+const MatmulWarps = 2
 
 // AttentionMaxHeadDim bounds head_dim for the attention kernels (8 values per lane).
 const AttentionMaxHeadDim = 256
 
 const matmulBody = `
-	int lane = LID & 31;
-	int j = GID_X * (BDIM / 32) + LID / 32;
+	SHARED float red[MM_TOKENS * MM_WARPS];
+	int lane = LID & 31, warp = LID / 32;
+	int j = GID_X;
 	int t0 = GID_Y * MM_TOKENS;
-	if (j >= N) return;
 	float acc[MM_TOKENS];
 	for (int k = 0; k < MM_TOKENS; k++) acc[k] = 0.0f;
 	int nt = min(MM_TOKENS, T - t0);
 	int nch = (K + 31) / 32;
 	GP(const uchar) wr = w + (long)j * wrb;
-	for (int c = lane; c < nch; c += 32) {
+	for (int c = LID; c < nch; c += BDIM) {
 		for (int k = 0; k < MM_TOKENS; k++) {
 			if (k < nt) acc[k] += dot_{W}(wr, x + (long)(t0 + k) * xrb, c, K);
 		}
 	}
 	for (int k = 0; k < MM_TOKENS; k++) {
 		float s = warp_sum(acc[k]);
-		if (lane == 0 && k < nt) {
-			long o = (long)(t0 + k) * N + j;
-			out[o] = has_res != 0 ? s + res[o] : s;
-		}
+		if (lane == 0) red[k * MM_WARPS + warp] = s;
+	}
+	BARRIER();
+	if (LID < nt) {
+		float s = 0.0f;
+		for (int i = 0; i < MM_WARPS; i++) s += red[LID * MM_WARPS + i];
+		long o = (long)(t0 + LID) * N + j;
+		out[o] = has_res != 0 ? s + res[o] : s;
 	}
 `
 
@@ -383,7 +504,7 @@ func buildKernels() []Kernel {
 			Params: []Param{buf("x", "const uchar"), buf("w", "const uchar"), buf("out", "float"), buf("res", "const float"),
 				ival("T"), ival("N"), ival("K"), ival("xrb"), ival("wrb"), ival("has_res")},
 			Block: 32 * MatmulWarps,
-			Body:  strings.ReplaceAll(strings.ReplaceAll(matmulBody, "{W}", w), "MM_TOKENS", fmt.Sprint(MatmulTokens)),
+			Body:  strings.NewReplacer("{W}", w, "MM_TOKENS", fmt.Sprint(MatmulTokens), "MM_WARPS", fmt.Sprint(MatmulWarps)).Replace(matmulBody),
 		}, Kernel{
 			Name:   "get_rows_" + w,
 			Params: []Param{buf("tab", "const uchar"), buf("ids", "const int"), buf("out", "float"), ival("cols"), ival("rb")},
@@ -392,57 +513,73 @@ func buildKernels() []Kernel {
 		})
 	}
 	ks = append(ks,
+		// One warp per block of 32: lane i holds element i.
 		Kernel{Name: "quantize_q8_0", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
 			Body: `
-	int b = GID_X * BDIM + LID;
+	int b = GID_X * (BDIM / 32) + LID / 32;
+	int lane = LID & 31;
 	if (b >= nblocks) return;
-	GP(const float) xb = x + (long)b * 32;
+	float v = x[(long)b * 32 + lane];
 	GP(uchar) o = out + (long)b * 34;
-	float amax = 0.0f;
-	for (int i = 0; i < 32; i++) { float a = fabsf(xb[i]); if (a > amax) amax = a; }
+	float amax = warp_max(fabsf(v));
 	float d = amax / 127.0f;
 	float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-	st_u16(o, f2h(d));
-	for (int i = 0; i < 32; i++) o[2 + i] = (uchar)(i8)(int)rintf(xb[i] * id);
+	if (lane == 0) st_u16(o, f2h(d));
+	o[2 + lane] = (uchar)(i8)(int)rintf(v * id);
 `},
 		Kernel{Name: "quantize_q8_1", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
 			Body: `
-	int b = GID_X * BDIM + LID;
+	int b = GID_X * (BDIM / 32) + LID / 32;
+	int lane = LID & 31;
 	if (b >= nblocks) return;
-	GP(const float) xb = x + (long)b * 32;
+	float v = x[(long)b * 32 + lane];
 	GP(uchar) o = out + (long)b * 36;
-	float amax = 0.0f;
-	for (int i = 0; i < 32; i++) { float a = fabsf(xb[i]); if (a > amax) amax = a; }
+	float amax = warp_max(fabsf(v));
 	float d = amax / 127.0f;
 	float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-	int sum = 0;
-	for (int i = 0; i < 32; i++) { int q = (int)rintf(xb[i] * id); o[4 + i] = (uchar)(i8)q; sum += q; }
-	st_u16(o, f2h(d));
-	st_u16(o + 2, f2h(d * (float)sum));
+	int q = (int)rintf(v * id);
+	o[4 + lane] = (uchar)(i8)q;
+	int sum = (int)warp_sum((float)q);
+	if (lane == 0) {
+		st_u16(o, f2h(d));
+		st_u16(o + 2, f2h(d * (float)sum));
+	}
 `},
+		// One warp per block of 256: lane l holds elements l + 32k.
 		Kernel{Name: "quantize_q8_k", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("nblocks")},
 			Body: `
-	int b = GID_X * BDIM + LID;
+	int b = GID_X * (BDIM / 32) + LID / 32;
+	int lane = LID & 31;
 	if (b >= nblocks) return;
 	GP(const float) xb = x + (long)b * 256;
 	GP(uchar) o = out + (long)b * 292;
-	float amax = 0.0f, mx = 0.0f;
-	for (int i = 0; i < 256; i++) { float a = fabsf(xb[i]); if (amax < a) { amax = a; mx = xb[i]; } }
+	float v[8];
+	float la = 0.0f;
+	int li = 256;
+	for (int k = 0; k < 8; k++) {
+		v[k] = xb[lane + 32 * k];
+		float a = fabsf(v[k]);
+		if (a > la) { la = a; li = lane + 32 * k; }
+	}
+	float amax = warp_max(la);
+	// The first element of largest magnitude gives the scale's sign.
+	int first = (int)(-warp_max(la == amax && amax > 0.0f ? -(float)li : -256.0f));
 	if (amax == 0.0f) {
-		for (int i = 0; i < 292; i++) o[i] = 0;
+		for (int i = lane; i < 292; i += 32) o[i] = 0;
 		return;
 	}
-	float iscale = -127.0f / mx;
-	for (int i = 0; i < 256; i++) o[4 + i] = (uchar)(i8)min(127, (int)rintf(iscale * xb[i]));
-	for (int j = 0; j < 16; j++) {
+	float iscale = -127.0f / xb[first];
+	for (int k = 0; k < 8; k++) o[4 + lane + 32 * k] = (uchar)(i8)min(127, (int)rintf(iscale * v[k]));
+	WARP_SYNC();
+	if (lane < 16) {
 		int s = 0;
-		for (int i = 0; i < 16; i++) s += (int)(i8)o[4 + 16 * j + i];
-		st_u16(o + 260 + 2 * j, (uint)s & 0xffffu);
+		for (int i = 0; i < 16; i++) s += (int)(i8)o[4 + 16 * lane + i];
+		st_u16(o + 260 + 2 * lane, (uint)s & 0xffffu);
 	}
-	st_u32(o, AS_UINT(1.0f / iscale));
+	if (lane == 0) st_u32(o, AS_UINT(1.0f / iscale));
 `},
 		Kernel{Name: "quantize_f16", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "uchar"), ival("n")},
@@ -461,21 +598,21 @@ func buildKernels() []Kernel {
 		Kernel{Name: "rms_norm", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), ival("cols"), fval("eps"), ival("has_w")},
 			Body: `
-	SHARED float red[32];
+	SHARED ACC red[32];
 	GP(const float) xr = x + (long)GID_X * cols;
 	GP(float) yr = out + (long)GID_X * cols;
-	float s = 0.0f;
-	for (int i = LID; i < cols; i += BDIM) s += xr[i] * xr[i];
-	s = warp_sum(s);
+	ACC s = 0;
+	for (int i = LID; i < cols; i += BDIM) s += (ACC)(xr[i] * xr[i]);
+	s = warp_sum_acc(s);
 	if ((LID & 31) == 0) red[LID / 32] = s;
 	BARRIER();
 	if (LID < 32) {
-		float v = LID < BDIM / 32 ? red[LID] : 0.0f;
-		v = warp_sum(v);
+		ACC v = LID < BDIM / 32 ? red[LID] : (ACC)0;
+		v = warp_sum_acc(v);
 		if (LID == 0) red[0] = v;
 	}
 	BARRIER();
-	float mean = red[0] / (float)cols;
+	float mean = (float)(red[0] / (ACC)cols);
 	float scale = 1.0f / sqrtf(mean + eps);
 	for (int i = LID; i < cols; i += BDIM) {
 		float y = xr[i] * scale;
@@ -492,20 +629,18 @@ func buildKernels() []Kernel {
 	out[i] = op == 0 ? a[i] * y : a[i] + y;
 `},
 		Kernel{Name: "swiglu", Block: 256,
-			Params: []Param{buf("g", "const float"), buf("u", "const float"), buf("out", "float"), ival("n")},
+			Params: []Param{buf("g", "const float"), buf("u", "const float"), buf("out", "float"), ival("n"), ival("cols")},
 			Body: `
 	int i = GID_X * BDIM + LID;
 	if (i >= n) return;
-	float v = g[i];
-	out[i] = v / (1.0f + expf(-v)) * u[i];
+	out[i] = silu_at(g[i], i, cols) * u[i];
 `},
 		Kernel{Name: "silu", Block: 256,
-			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n")},
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), ival("cols")},
 			Body: `
 	int i = GID_X * BDIM + LID;
 	if (i >= n) return;
-	float v = x[i];
-	out[i] = v / (1.0f + expf(-v));
+	out[i] = silu_at(x[i], i, cols);
 `},
 		Kernel{Name: "copy", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), ival("off")},
@@ -542,7 +677,7 @@ func buildKernels() []Kernel {
 		for (int k = 0; k < e; k++) theta *= theta_scale;
 		float f = has_ff != 0 ? ff[e] : 1.0f;
 		float th = pscale * (theta / f);
-		float c = cosf(th), s = sinf(th);
+		float c = COS_F(th), s = SIN_F(th);
 		int i0 = neox != 0 ? e : 2 * e;
 		int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
 		float x0 = xr[i0], x1 = xr[i1];
@@ -557,13 +692,17 @@ func buildKernels() []Kernel {
 		// Flash-decoding: group (row, split) attends query row = t*nhead+h
 		// to keys [split*chunk, (split+1)*chunk) of its causal window with an
 		// online softmax, and leaves (max, sum, unnormalized output) in part.
-		Kernel{Name: "attention_part", Block: 32,
+		// Each of the 4 warps takes every 4th key; a warp's lanes split the
+		// head dimension, so every key and value row loads coalesced.
+		Kernel{Name: "attention_part", Block: 128,
 			Params: []Param{buf("q", "const float"), buf("kc", "const float"), buf("vc", "const float"), buf("pos", "const int"), buf("part", "float"),
 				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit")},
 			Body: `
-	SHARED float qs[256];
+	SHARED float wm[4];
+	SHARED float wl[4];
+	SHARED float wacc[4 * 256];
 	int row = GID_X, split = GID_Y;
-	int lane = LID;
+	int lane = LID & 31, warp = LID / 32;
 	int t = row / nhead, h = row % nhead;
 	int kvd = nkv * hd;
 	int kvlen = pos[0] + t + 1;
@@ -571,41 +710,52 @@ func buildKernels() []Kernel {
 	int j0 = max(lo, split * chunk);
 	int j1 = min(kvlen, (split + 1) * chunk);
 	int off = (h / (nhead / nkv)) * hd;
-	for (int i = lane; i < hd; i += 32) qs[i] = q[(long)row * hd + i];
-	BARRIER();
+	float qv[8];
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		qv[k] = i < hd ? q[(long)row * hd + i] : 0.0f;
+	}
 	float m = NEG_INF, l = 0.0f;
 	float acc[8];
 	for (int k = 0; k < 8; k++) acc[k] = 0.0f;
-	for (int base = j0; base < j1; base += 32) {
-		int j = base + lane;
-		float s = NEG_INF;
-		if (j < j1) {
-			GP(const float) kr = kc + (long)j * kvd + off;
-			float dd = 0.0f;
-			for (int i = 0; i < hd; i++) dd += qs[i] * kr[i];
-			s = dd * scale;
+	for (int j = j0 + warp; j < j1; j += 4) {
+		GP(const float) kr = kc + (long)j * kvd + off;
+		GP(const float) vr = vc + (long)j * kvd + off;
+		float dd = 0.0f;
+		for (int k = 0; k < 8; k++) {
+			int i = lane + 32 * k;
+			if (i < hd) dd += qv[k] * kr[i];
 		}
-		float mn = fmaxf(m, warp_max(s));
+		float s = warp_sum(dd) * scale;
+		float mn = fmaxf(m, s);
 		float corr = expf(m - mn);
-		float p = j < j1 ? expf(s - mn) : 0.0f;
-		l = l * corr + warp_sum(p);
-		for (int k = 0; k < 8; k++) acc[k] *= corr;
-		int nv = min(32, j1 - base);
-		for (int jj = 0; jj < nv; jj++) {
-			float pj = warp_bcast(p, jj);
-			GP(const float) vr = vc + (long)(base + jj) * kvd + off;
-			for (int k = 0; k < 8; k++) {
-				int i = lane + 32 * k;
-				if (i < hd) acc[k] += pj * vr[i];
-			}
+		float p = expf(s - mn);
+		l = l * corr + p;
+		for (int k = 0; k < 8; k++) {
+			int i = lane + 32 * k;
+			acc[k] = acc[k] * corr + (i < hd ? p * vr[i] : 0.0f);
 		}
 		m = mn;
 	}
-	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
-	if (lane == 0) { o[0] = m; o[1] = l; }
+	if (lane == 0) { wm[warp] = m; wl[warp] = l; }
 	for (int k = 0; k < 8; k++) {
 		int i = lane + 32 * k;
-		if (i < hd) o[2 + i] = acc[k];
+		if (i < hd) wacc[warp * 256 + i] = acc[k];
+	}
+	BARRIER();
+	float M = NEG_INF;
+	for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) M = fmaxf(M, wm[w]);
+	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
+	for (int i = LID; i < hd; i += BDIM) {
+		float a = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) a += wacc[w * 256 + i] * expf(wm[w] - M);
+		o[2 + i] = a;
+	}
+	if (LID == 0) {
+		float L = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) L += wl[w] * expf(wm[w] - M);
+		o[0] = M;
+		o[1] = L;
 	}
 `},
 		Kernel{Name: "attention_combine", Block: 32,
