@@ -88,21 +88,23 @@ func New(mode SyncMode) (*Runtime, error) {
 
 var (
 	cubinMu    sync.Mutex
-	cubinCache = map[[2]int][]byte{}
+	cubinCache = map[string][]byte{}
 )
 
-// cubin compiles the kernel library once per process and architecture.
+// cubin compiles the kernel library once per process, architecture and source.
 func cubin(major, minor int) ([]byte, error) {
 	cubinMu.Lock()
 	defer cubinMu.Unlock()
-	if b, ok := cubinCache[[2]int{major, minor}]; ok {
+	src := gpu.Render(gpu.CUDA)
+	key := fmt.Sprintf("sm_%d%d\x00%s", major, minor, src)
+	if b, ok := cubinCache[key]; ok {
 		return b, nil
 	}
-	b, err := compile(gpu.Render(gpu.CUDA), major, minor)
+	b, err := compile(src, major, minor)
 	if err != nil {
 		return nil, err
 	}
-	cubinCache[[2]int{major, minor}] = b
+	cubinCache[key] = b
 	return b, nil
 }
 
@@ -168,6 +170,9 @@ type Executable struct {
 	vocab  int
 	bound  *State
 	gexec  uintptr
+	// HostTime is how long the last Step spent on the host before it
+	// waited for the device: checks, the copies' and launches' API calls.
+	HostTime time.Duration
 }
 
 type output struct {
@@ -434,6 +439,7 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 			return fmt.Errorf("cuda: step %s: token %d: id %d out of range [0,%d)", e.prog.Name, i, id, e.vocab)
 		}
 	}
+	start := time.Now()
 	r := e.rt
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -463,6 +469,7 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 			return cuErr("copy output", res)
 		}
 	}
+	e.HostTime = time.Since(start)
 	if res := cuStreamSynchronize(r.stream); res != 0 {
 		return cuErr("cuStreamSynchronize", res)
 	}
@@ -492,8 +499,8 @@ type KernelTime struct {
 }
 
 // Profile runs one step kernel by kernel with device timestamps between
-// launches and returns the time of each kernel, summed by kernel name, in
-// order of first launch. The outputs and state change as in Step.
+// launches and returns the time of each kernel, summed by kernel name and
+// grid, in order of first launch. The outputs and state change as in Step.
 func (e *Executable) Profile(st krt.State, in krt.Inputs) ([]KernelTime, error) {
 	s, ok := st.(*State)
 	if !ok {
@@ -536,7 +543,7 @@ func (e *Executable) Profile(st krt.State, in krt.Inputs) ([]KernelTime, error) 
 	for i := range e.launch {
 		var ms float32
 		cuEventElapsedTime(&ms, evs[i], evs[i+1])
-		name := e.launch[i].name
+		name := fmt.Sprintf("%s[%dx%d]", e.launch[i].name, e.launch[i].grid[0], e.launch[i].grid[1])
 		k, ok := idx[name]
 		if !ok {
 			k = len(out)

@@ -18,6 +18,7 @@ import (
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 	krt "github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/gpu"
 )
 
 // The GPU computes the reference's values in a different order (tree
@@ -146,6 +147,14 @@ func kernelCases(r *rand.Rand) []kernelCase {
 			}
 		}
 	}
+	// A norm whose output feeds a Q8_0 matmul: the plan folds the
+	// activation quantizer into the norm's launch.
+	for _, T := range []int{1, 9} {
+		cs = append(cs, kernelCase{fmt.Sprintf("rms_norm_q8_0+matmul/T=%d", T), T, 32, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			n := b.Op(ops.OpRMSNormMul, "n", ops.Attrs{Eps: 1e-5}, act("x", 96), randWeight(b, w, r, "nw", quant.F32, 96))
+			return b.MatMul("y", n, randWeight(b, w, r, "w", quant.Q8_0, 21, 96))
+		}})
+	}
 	cs = append(cs, kernelCase{"rows", 5, 16, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
 		return b.Op(ops.OpRows, "y", ops.Attrs{Start: 2, Count: 2}, act("x", 9))
 	}})
@@ -202,7 +211,28 @@ func nmse(got, want []float32) float64 {
 // each sync mode and through graph.Evaluate (the ops reference), at several
 // positions so the caches hold earlier rows, and compares the outputs.
 func TestKernels(t *testing.T) {
-	rts := runtimes(t)
+	runtimes(t)
+	defer gpu.SetTuning(gpu.DefaultTuning)
+	for _, tu := range []gpu.Tuning{
+		gpu.DefaultTuning,
+		{MatmulWarps: 1, Sub: map[string]int{"q8_0": 4, "q4_0": 2}},
+		{MatmulWarps: 2, Sub: map[string]int{}},
+	} {
+		gpu.SetTuning(tu)
+		rts := map[SyncMode]*Runtime{}
+		for _, m := range []SyncMode{Graph, Stream, PerOp} {
+			r, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			rts[m] = r
+		}
+		testKernels(t, rts, fmt.Sprintf("%+v", tu))
+	}
+}
+
+func testKernels(t *testing.T, rts map[SyncMode]*Runtime, tuning string) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, c := range kernelCases(r) {
 		w := memWeights{}
@@ -250,7 +280,7 @@ func TestKernels(t *testing.T) {
 					t.Fatalf("%s: output has %d values, want %d", c.name, len(got), len(want[0]))
 				}
 				if e2 := nmse(got, want[0]); e2 > maxNMSE || math.IsNaN(e2) {
-					t.Errorf("%s (%s), pos %d: NMSE %g > %g (got %v, want %v)", c.name, mode, at, e2, maxNMSE, head(got), head(want[0]))
+					t.Errorf("%s (%s, tuning %s), pos %d: NMSE %g > %g (got %v, want %v)", c.name, mode, tuning, at, e2, maxNMSE, head(got), head(want[0]))
 				}
 			}
 			e.Close()
@@ -297,14 +327,15 @@ func TestArgmax(t *testing.T) {
 
 // TestProfile prints where a decode step's device time goes, kernel by
 // kernel, for the model named by KILN_CUDA_PROFILE (a GGUF file), at
-// position 100 of a 640-token context. It measures; it asserts nothing
-// beyond the run succeeding, so it runs only when asked for.
+// position 100 of a 640-token context, and the graph-mode step time of
+// each matmul tuning. It measures; it asserts nothing beyond the runs
+// succeeding, so it runs only when asked for.
 func TestProfile(t *testing.T) {
 	path := os.Getenv("KILN_CUDA_PROFILE")
 	if path == "" {
 		t.Skip("set KILN_CUDA_PROFILE=model.gguf to profile a decode step")
 	}
-	rts := runtimes(t)
+	runtimes(t)
 	f, err := gguf.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -314,34 +345,72 @@ func TestProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, T := range []int{1, 256} {
-		g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: 640})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := lower.Compile(g, lower.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := rts[Stream].Load(p, models.Params{F: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := e.NewState()
-		ids := make([]int32, T)
-		var kts []KernelTime
-		for rep := 0; rep < 3; rep++ {
-			if kts, err = e.(*Executable).Profile(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+	defer gpu.SetTuning(gpu.DefaultTuning)
+	for vi, tu := range []gpu.Tuning{
+		gpu.DefaultTuning,
+		{MatmulWarps: 2, Sub: map[string]int{}},
+		{MatmulWarps: 2, Sub: map[string]int{"q8_0": 2, "q4_0": 2}},
+	} {
+		gpu.SetTuning(tu)
+		for _, mode := range []SyncMode{Graph, Stream} {
+			rt, err := New(mode)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		var total time.Duration
-		for _, k := range kts {
-			total += k.Time
-		}
-		t.Logf("%s T=%d: %d launches, %v of kernels", path, T, len(e.(*Executable).launch), total)
-		for _, k := range kts {
-			t.Logf("  %-20s %4d× %10v  %5.1f%%", k.Kernel, k.Launches, k.Time, 100*float64(k.Time)/float64(total))
+			for _, T := range []int{1, 256} {
+				if T > 1 && (mode == Graph || vi > 0) {
+					continue
+				}
+				g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: 640})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := lower.Compile(g, lower.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ke, err := rt.Load(p, models.Params{F: f})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := ke.(*Executable)
+				st := e.NewState()
+				ids := make([]int32, T)
+				if mode == Graph {
+					const n = 100
+					if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+						t.Fatal(err)
+					}
+					start := time.Now()
+					var host time.Duration
+					for i := 0; i < n; i++ {
+						if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: 100 + i}); err != nil {
+							t.Fatal(err)
+						}
+						host += e.HostTime
+					}
+					d := time.Since(start) / n
+					t.Logf("tuning %+v: graph decode step %v (%.1f tok/s), host time per step %v, %d launches", tu, d, 1/d.Seconds(), host/n, len(e.launch))
+					continue
+				}
+				var kts []KernelTime
+				for rep := 0; rep < 3; rep++ {
+					if kts, err = e.Profile(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var total time.Duration
+				for _, k := range kts {
+					total += k.Time
+				}
+				t.Logf("%s T=%d tuning %+v: %d launches, %v of kernels (stream, timed one by one)", path, T, tu, len(e.launch), total)
+				for _, k := range kts {
+					if 100*float64(k.Time)/float64(total) >= 1 {
+						t.Logf("  %-32s %4d× %10v  %5.1f%%", k.Kernel, k.Launches, k.Time, 100*float64(k.Time)/float64(total))
+					}
+				}
+			}
+			rt.Close()
 		}
 	}
 }

@@ -66,7 +66,9 @@ type Launch struct {
 // Plan is a Program as kernel dispatches, in an order that respects every
 // dependency when run one after another.
 type Plan struct {
-	Prog     *lower.Program
+	Prog *lower.Program
+	// folded marks steps whose work a fused launch of an earlier step does.
+	folded   map[int]bool
 	Launches []Launch
 	// ScratchBytes is the size of the scratch buffer the launches share.
 	ScratchBytes int64
@@ -76,15 +78,18 @@ type Plan struct {
 // each (at most maxSplits groups per query row): short chunks on a decode
 // step, where the only parallelism is heads × chunks.
 const (
-	decodeChunk  = 64
+	decodeChunk  = 32
 	prefillChunk = 256
 	maxSplits    = 256
 )
 
 // Build plans the launches of a Program.
 func Build(p *lower.Program) (*Plan, error) {
-	pl := &Plan{Prog: p}
+	pl := &Plan{Prog: p, folded: map[int]bool{}}
 	for si := range p.Steps {
+		if pl.folded[si] {
+			continue
+		}
 		if err := pl.addStep(si); err != nil {
 			s := &p.Steps[si]
 			return nil, fmt.Errorf("gpu: %s: step %q (%s): %w", p.Name, s.Name, s.Kernel, err)
@@ -177,6 +182,12 @@ func (pl *Plan) addStep(si int) error {
 		w := in[0]
 		if s.Op == ops.OpRMSNormMul {
 			w = in[1]
+		}
+		if q := pl.foldableQuantize(si); q >= 0 {
+			pl.folded[q] = true
+			qo := p.Steps[q].Out
+			return pl.add(si, "rms_norm_q8_0", [2]int{rows, 1},
+				[]Arg{bufArg(in[0]), bufArg(w), bufArg(s.Out), bufArg(qo), intArg(cols), floatArg(a.Eps), flag(s.Op == ops.OpRMSNormMul)}, in, []int{s.Out, qo})
 		}
 		return pl.add(si, "rms_norm", [2]int{rows, 1},
 			[]Arg{bufArg(in[0]), bufArg(w), bufArg(s.Out), intArg(cols), floatArg(a.Eps), flag(s.Op == ops.OpRMSNormMul)}, in, []int{s.Out})
@@ -301,4 +312,46 @@ func (pl *Plan) addStep(si int) error {
 			[]Arg{{Kind: ArgScratch}, bufArg(s.Out), intArg(hd), intArg(nsplit)}, []int{-1}, []int{s.Out})
 	}
 	return fmt.Errorf("no gpu kernel for %s", s.Op)
+}
+
+// foldableQuantize returns the step that quantizes rms_norm step si's output
+// to Q8_0, when the norm's launch can write it too: its row splits into
+// blocks, and writing it a level early clobbers nothing: no other step of
+// the norm's level, and none of the norm's inputs, touches its bytes
+// (arena buffers of different lifetimes share bytes). Otherwise -1.
+func (pl *Plan) foldableQuantize(si int) int {
+	p := pl.Prog
+	s := &p.Steps[si]
+	if p.Buffer(s.Out).Type.Cols()%32 != 0 {
+		return -1
+	}
+	q := -1
+	for i := si + 1; i < len(p.Steps); i++ {
+		t := &p.Steps[i]
+		if t.Op == ops.OpQuantize && t.Attrs.Type == quant.Q8_0 && len(t.In) == 1 && t.In[0] == s.Out {
+			q = i
+			break
+		}
+	}
+	if q < 0 {
+		return -1
+	}
+	qr := pl.region(p.Steps[q].Out)
+	for _, id := range s.In {
+		if pl.region(id).Overlaps(qr) {
+			return -1
+		}
+	}
+	for i := range p.Steps {
+		t := &p.Steps[i]
+		if i == si || t.Level != s.Level {
+			continue
+		}
+		for _, id := range append(append([]int(nil), t.In...), t.Out) {
+			if pl.region(id).Overlaps(qr) {
+				return -1
+			}
+		}
+	}
+	return q
 }

@@ -324,6 +324,40 @@ DEV float dot_q8_0(GP(const uchar) w, GP(const uchar) x, int c, int K) {
 	}
 	return (float)s * (ld_f16(wb) * ld_f16(xb));
 }
+// Sub-chunk dots: parts threads share a block (Q8_0: 2 or 4, Q4_0: 2), so
+// that the lanes of a warp read neighbouring bytes; u is the thread's part
+// index over the row.
+DEV float dot_q8_0_sub(GP(const uchar) w, GP(const uchar) x, int u, int K, int parts) {
+	int c = u / parts, p = u % parts;
+	int n = 16 / parts; // 16-bit pairs per part
+	GP(const uchar) wb = w + (long)c * 34;
+	GP(const uchar) xb = x + (long)c * 34;
+	GP(const ushort) wq = (GP(const ushort))(wb + 2) + n * p;
+	GP(const ushort) xq = (GP(const ushort))(xb + 2) + n * p;
+	int s = 0;
+	for (int i = 0; i < n; i++) {
+		uint a = wq[i], b = xq[i];
+		s += (int)(i8)(uchar)(a & 255u) * (int)(i8)(uchar)(b & 255u) + (int)(i8)(uchar)(a >> 8) * (int)(i8)(uchar)(b >> 8);
+	}
+	return (float)s * (ld_f16(wb) * ld_f16(xb));
+}
+DEV float dot_q4_0_sub(GP(const uchar) w, GP(const uchar) x, int u, int K, int parts) {
+	int c = u / parts, p = u % parts;
+	int n = 8 / parts; // 16-bit pairs of weight bytes per part
+	GP(const uchar) wb = w + (long)c * 18;
+	GP(const uchar) xb = x + (long)c * 34;
+	GP(const ushort) wq = (GP(const ushort))(wb + 2) + n * p;
+	GP(const ushort) xl = (GP(const ushort))(xb + 2) + n * p;
+	GP(const ushort) xh = (GP(const ushort))(xb + 18) + n * p;
+	int s = 0;
+	for (int i = 0; i < n; i++) {
+		uint a = wq[i], bl = xl[i], bh = xh[i];
+		int a0 = (int)(a & 255u), a1 = (int)(a >> 8);
+		s += ((a0 & 15) - 8) * (int)(i8)(uchar)(bl & 255u) + ((a1 & 15) - 8) * (int)(i8)(uchar)(bl >> 8)
+			+ ((a0 >> 4) - 8) * (int)(i8)(uchar)(bh & 255u) + ((a1 >> 4) - 8) * (int)(i8)(uchar)(bh >> 8);
+	}
+	return (float)s * (ld_f16(wb) * ld_f16(xb));
+}
 DEV float dot_q4_0(GP(const uchar) w, GP(const uchar) x, int c, int K) {
 	GP(const uchar) wb = w + (long)c * 18;
 	GP(const uchar) xb = x + (long)c * 34;
@@ -450,9 +484,29 @@ var WeightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0",
 // weight row for this many tokens, so the row is decoded once per tile.
 const MatmulTokens = 8
 
-// MatmulWarps is the number of warps that share one weight row's chunks:
-// one row per group keeps thousands of groups in flight on a decode step.
-const MatmulWarps = 2
+// Tuning holds the matmul's launch shape, which the kernel source and the
+// plan both follow.
+type Tuning struct {
+	// MatmulWarps is the number of warps that share one weight row: one
+	// row per group keeps thousands of groups in flight on a decode step.
+	MatmulWarps int
+	// Sub maps a weight format to the threads that share one 32-element
+	// chunk (formats with a dot_W_sub); others take whole chunks.
+	Sub map[string]int
+}
+
+// DefaultTuning is what the backends use unless told otherwise.
+var DefaultTuning = Tuning{MatmulWarps: 4, Sub: map[string]int{"q8_0": 2, "q4_0": 2}}
+
+var tuning = DefaultTuning
+
+// SetTuning changes the matmul's launch shape for later Render and Build
+// calls (for measuring alternatives); it is not safe to call concurrently
+// with them.
+func SetTuning(t Tuning) {
+	tuning = t
+	Kernels = buildKernels()
+}
 
 // AttentionMaxHeadDim bounds head_dim for the attention kernels (8 values per lane).
 const AttentionMaxHeadDim = 256
@@ -465,16 +519,18 @@ const matmulBody = `
 	float acc[MM_TOKENS];
 	for (int k = 0; k < MM_TOKENS; k++) acc[k] = 0.0f;
 	int nt = min(MM_TOKENS, T - t0);
-	int nch = (K + 31) / 32;
+	int nch = (K + 31) / 32 * {SUB};
 	GP(const uchar) wr = w + (long)j * wrb;
 	for (int c = LID; c < nch; c += BDIM) {
 		for (int k = 0; k < MM_TOKENS; k++) {
-			if (k < nt) acc[k] += dot_{W}(wr, x + (long)(t0 + k) * xrb, c, K);
+			if (k < nt) acc[k] += {DOT}(wr, x + (long)(t0 + k) * xrb, c, K{SUBARG});
 		}
 	}
 	for (int k = 0; k < MM_TOKENS; k++) {
-		float s = warp_sum(acc[k]);
-		if (lane == 0) red[k * MM_WARPS + warp] = s;
+		if (k < nt) {
+			float s = warp_sum(acc[k]);
+			if (lane == 0) red[k * MM_WARPS + warp] = s;
+		}
 	}
 	BARRIER();
 	if (LID < nt) {
@@ -492,6 +548,20 @@ const getRowsBody = `
 	out[(long)t * cols + i] = deq_{W}(tab + (long)ids[t] * rb, i);
 `
 
+func subArg(w string) string {
+	if tuning.Sub[w] > 1 {
+		return fmt.Sprintf(", %d", tuning.Sub[w])
+	}
+	return ""
+}
+
+func dotName(w string) string {
+	if tuning.Sub[w] > 1 {
+		return "dot_" + w + "_sub"
+	}
+	return "dot_" + w
+}
+
 // Kernels is the table both dialects render: every kernel with its
 // signature and body.
 var Kernels = buildKernels()
@@ -503,8 +573,8 @@ func buildKernels() []Kernel {
 			Name: "matmul_" + w,
 			Params: []Param{buf("x", "const uchar"), buf("w", "const uchar"), buf("out", "float"), buf("res", "const float"),
 				ival("T"), ival("N"), ival("K"), ival("xrb"), ival("wrb"), ival("has_res")},
-			Block: 32 * MatmulWarps,
-			Body:  strings.NewReplacer("{W}", w, "MM_TOKENS", fmt.Sprint(MatmulTokens), "MM_WARPS", fmt.Sprint(MatmulWarps)).Replace(matmulBody),
+			Block: 32 * tuning.MatmulWarps,
+			Body:  strings.NewReplacer("{DOT}", dotName(w), "{SUB}", fmt.Sprint(max(1, tuning.Sub[w])), "{SUBARG}", subArg(w), "MM_TOKENS", fmt.Sprint(MatmulTokens), "MM_WARPS", fmt.Sprint(tuning.MatmulWarps)).Replace(matmulBody),
 		}, Kernel{
 			Name:   "get_rows_" + w,
 			Params: []Param{buf("tab", "const uchar"), buf("ids", "const int"), buf("out", "float"), ival("cols"), ival("rb")},
@@ -595,7 +665,9 @@ func buildKernels() []Kernel {
 	if (i >= n) return;
 	st_u16(out + 2 * (long)i, f2bf(x[i]));
 `},
-		Kernel{Name: "rms_norm", Block: 256,
+		// 1024 threads: each loads a few elements, so the loads' latency
+		// overlaps instead of adding up down a long loop.
+		Kernel{Name: "rms_norm", Block: 1024,
 			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), ival("cols"), fval("eps"), ival("has_w")},
 			Body: `
 	SHARED ACC red[32];
@@ -618,6 +690,46 @@ func buildKernels() []Kernel {
 		float y = xr[i] * scale;
 		if (has_w != 0) y = y * w[i];
 		yr[i] = y;
+	}
+`},
+		// rms_norm (times w) whose output is also quantized to Q8_0 in the
+		// same pass: the quantizer's launch folds into the norm's.
+		Kernel{Name: "rms_norm_q8_0", Block: 1024,
+			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), buf("outq", "uchar"), ival("cols"), fval("eps"), ival("has_w")},
+			Body: `
+	SHARED ACC red[32];
+	GP(const float) xr = x + (long)GID_X * cols;
+	GP(float) yr = out + (long)GID_X * cols;
+	ACC s = 0;
+	for (int i = LID; i < cols; i += BDIM) s += (ACC)(xr[i] * xr[i]);
+	s = warp_sum_acc(s);
+	if ((LID & 31) == 0) red[LID / 32] = s;
+	BARRIER();
+	if (LID < 32) {
+		ACC v = LID < BDIM / 32 ? red[LID] : (ACC)0;
+		v = warp_sum_acc(v);
+		if (LID == 0) red[0] = v;
+	}
+	BARRIER();
+	float mean = (float)(red[0] / (ACC)cols);
+	float scale = 1.0f / sqrtf(mean + eps);
+	for (int i = LID; i < cols; i += BDIM) {
+		float y = xr[i] * scale;
+		if (has_w != 0) y = y * w[i];
+		yr[i] = y;
+	}
+	int lane = LID & 31;
+	GP(uchar) qr = outq + (long)GID_X * (cols / 32) * 34;
+	for (int b = LID / 32; b < cols / 32; b += BDIM / 32) {
+		int i = b * 32 + lane;
+		float y = xr[i] * scale;
+		if (has_w != 0) y = y * w[i];
+		float amax = warp_max(fabsf(y));
+		float d = amax / 127.0f;
+		float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+		GP(uchar) o = qr + b * 34;
+		if (lane == 0) st_u16(o, f2h(d));
+		o[2 + lane] = (uchar)(i8)(int)rintf(y * id);
 	}
 `},
 		Kernel{Name: "binary", Block: 256,
@@ -692,8 +804,9 @@ func buildKernels() []Kernel {
 		// Flash-decoding: group (row, split) attends query row = t*nhead+h
 		// to keys [split*chunk, (split+1)*chunk) of its causal window with an
 		// online softmax, and leaves (max, sum, unnormalized output) in part.
-		// Each of the 4 warps takes every 4th key; a warp's lanes split the
-		// head dimension, so every key and value row loads coalesced.
+		// Each of the 4 warps takes batches of 8 keys (every 4th batch); a
+		// warp's lanes split the head dimension, so key and value rows load
+		// coalesced, and a batch's 8 rows load before any is used.
 		Kernel{Name: "attention_part", Block: 128,
 			Params: []Param{buf("q", "const float"), buf("kc", "const float"), buf("vc", "const float"), buf("pos", "const int"), buf("part", "float"),
 				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit")},
@@ -718,22 +831,36 @@ func buildKernels() []Kernel {
 	float m = NEG_INF, l = 0.0f;
 	float acc[8];
 	for (int k = 0; k < 8; k++) acc[k] = 0.0f;
-	for (int j = j0 + warp; j < j1; j += 4) {
-		GP(const float) kr = kc + (long)j * kvd + off;
-		GP(const float) vr = vc + (long)j * kvd + off;
-		float dd = 0.0f;
-		for (int k = 0; k < 8; k++) {
-			int i = lane + 32 * k;
-			if (i < hd) dd += qv[k] * kr[i];
+	for (int base = j0 + 8 * warp; base < j1; base += 32) {
+		float sc[8];
+		for (int b = 0; b < 8; b++) {
+			int j = min(base + b, j1 - 1);
+			GP(const float) kr = kc + (long)j * kvd + off;
+			float dd = 0.0f;
+			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) dd += qv[k] * kr[i];
+			}
+			sc[b] = dd;
 		}
-		float s = warp_sum(dd) * scale;
-		float mn = fmaxf(m, s);
+		float cm = NEG_INF;
+		for (int b = 0; b < 8; b++) {
+			sc[b] = base + b < j1 ? warp_sum(sc[b]) * scale : NEG_INF;
+			cm = fmaxf(cm, sc[b]);
+		}
+		float mn = fmaxf(m, cm);
 		float corr = expf(m - mn);
-		float p = expf(s - mn);
-		l = l * corr + p;
-		for (int k = 0; k < 8; k++) {
-			int i = lane + 32 * k;
-			acc[k] = acc[k] * corr + (i < hd ? p * vr[i] : 0.0f);
+		l *= corr;
+		for (int k = 0; k < 8; k++) acc[k] *= corr;
+		for (int b = 0; b < 8; b++) {
+			int j = min(base + b, j1 - 1);
+			float p = base + b < j1 ? expf(sc[b] - mn) : 0.0f;
+			l += p;
+			GP(const float) vr = vc + (long)j * kvd + off;
+			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) acc[k] += p * vr[i];
+			}
 		}
 		m = mn;
 	}
@@ -758,25 +885,46 @@ func buildKernels() []Kernel {
 		o[1] = L;
 	}
 `},
-		Kernel{Name: "attention_combine", Block: 32,
+		// Merges a row's splits: weights exp(m_s - M) over the splits in
+		// parallel, then each output element sums its splits four at a time.
+		Kernel{Name: "attention_combine", Block: 128,
 			Params: []Param{buf("part", "const float"), buf("out", "float"), ival("hd"), ival("nsplit")},
 			Body: `
+	SHARED float red[4];
+	SHARED float wts[256];
 	int row = GID_X;
-	GP(const float) pr = part + (long)row * nsplit * (hd + 2);
-	float mx = NEG_INF;
-	for (int s = 0; s < nsplit; s++) if (pr[s * (hd + 2) + 1] > 0.0f) mx = fmaxf(mx, pr[s * (hd + 2)]);
-	float L = 0.0f;
-	for (int s = 0; s < nsplit; s++) {
-		float ls = pr[s * (hd + 2) + 1];
-		if (ls > 0.0f) L += ls * expf(pr[s * (hd + 2)] - mx);
+	int lane = LID & 31, warp = LID / 32;
+	int st = hd + 2;
+	GP(const float) pr = part + (long)row * nsplit * st;
+	float lm = NEG_INF;
+	for (int s = LID; s < nsplit; s += BDIM) if (pr[s * st + 1] > 0.0f) lm = fmaxf(lm, pr[s * st]);
+	lm = warp_max(lm);
+	if (lane == 0) red[warp] = lm;
+	BARRIER();
+	float M = fmaxf(fmaxf(red[0], red[1]), fmaxf(red[2], red[3]));
+	BARRIER();
+	float ls = 0.0f;
+	for (int s = LID; s < nsplit; s += BDIM) {
+		float l = pr[s * st + 1];
+		float wgt = l > 0.0f ? expf(pr[s * st] - M) : 0.0f;
+		wts[s] = wgt;
+		ls += l * wgt;
 	}
-	for (int i = LID; i < hd; i += 32) {
-		float a = 0.0f;
-		for (int s = 0; s < nsplit; s++) {
-			GP(const float) ps = pr + s * (hd + 2);
-			if (ps[1] > 0.0f) a += ps[2 + i] * expf(ps[0] - mx);
+	ls = warp_sum(ls);
+	if (lane == 0) red[warp] = ls;
+	BARRIER();
+	float L = (red[0] + red[1]) + (red[2] + red[3]);
+	for (int i = LID; i < hd; i += BDIM) {
+		float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+		int s = 0;
+		for (; s + 4 <= nsplit; s += 4) {
+			if (wts[s] > 0.0f) a0 += pr[s * st + 2 + i] * wts[s];
+			if (wts[s + 1] > 0.0f) a1 += pr[(s + 1) * st + 2 + i] * wts[s + 1];
+			if (wts[s + 2] > 0.0f) a2 += pr[(s + 2) * st + 2 + i] * wts[s + 2];
+			if (wts[s + 3] > 0.0f) a3 += pr[(s + 3) * st + 2 + i] * wts[s + 3];
 		}
-		out[(long)row * hd + i] = a / L;
+		for (; s < nsplit; s++) if (wts[s] > 0.0f) a0 += pr[s * st + 2 + i] * wts[s];
+		out[(long)row * hd + i] = ((a0 + a1) + (a2 + a3)) / L;
 	}
 `},
 		// Greedy sampling on the device: the first index of the largest value.
