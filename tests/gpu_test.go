@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/models/tokenizer"
 	"github.com/kiln-ml/kiln/runtime/cuda"
+	"github.com/kiln-ml/kiln/runtime/metal"
 )
 
 // cudaOrSkip skips a test on machines without a working CUDA device (CI).
@@ -22,16 +23,36 @@ func cudaOrSkip(t *testing.T) {
 	r.Close()
 }
 
+// metalOrSkip skips a test off macOS or without a Metal device (CI).
+func metalOrSkip(t *testing.T) {
+	t.Helper()
+	r, err := metal.New()
+	if err != nil {
+		t.Skipf("no Metal device here (%v); the Metal parity tests run on a Mac", err)
+	}
+	r.Close()
+}
+
 // TestCUDALogitsParity is TestLogitsParity on the CUDA backend, with the
 // same references and bounds, in graph mode (one graph launch per chunk).
 func TestCUDALogitsParity(t *testing.T) {
-	shared := sharedDir(t)
 	cudaOrSkip(t)
+	gpuLogitsParity(t, "cuda")
+}
+
+// TestMetalLogitsParity is TestLogitsParity on the Metal backend.
+func TestMetalLogitsParity(t *testing.T) {
+	metalOrSkip(t)
+	gpuLogitsParity(t, "metal")
+}
+
+func gpuLogitsParity(t *testing.T, backend string) {
+	shared := sharedDir(t)
 	for _, c := range llamaParityCases() {
 		t.Run(strings.TrimSuffix(c.ref, ".json"), func(t *testing.T) {
 			var ref logitsRef
 			readJSON(t, filepath.Join(shared, "reference", "logits", c.ref), &ref)
-			m, err := kiln.Load(filepath.Join(shared, "models", c.model), kiln.Options{Context: 512, Threads: 2, Backend: "cuda"})
+			m, err := kiln.Load(filepath.Join(shared, "models", c.model), kiln.Options{Context: 512, Threads: 2, Backend: backend})
 			if err != nil {
 				t.Fatal(err)
 			}

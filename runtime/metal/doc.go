@@ -1,2 +1,0 @@
-// Package metal runs lowered Programs on Apple GPUs.
-package metal
