@@ -118,7 +118,7 @@ func (r *Runtime) Mode() SyncMode { return r.mode }
 // current there; the returned function undoes the pin.
 func (r *Runtime) enter() func() {
 	goruntime.LockOSThread()
-	cuCtxSetCurrent(r.ctx)
+	sc(hot.ctxSetCurrent, r.ctx)
 	return goruntime.UnlockOSThread
 }
 
@@ -409,11 +409,11 @@ func (e *Executable) launchAll(syncEach bool) error {
 	st := e.rt.stream
 	for i := range e.launch {
 		pr := &e.launch[i]
-		if r := cuLaunchKernel(pr.fn, pr.grid[0], pr.grid[1], 1, pr.block, 1, 1, 0, st, unsafe.Pointer(&pr.ptrs[0]), nil); r != 0 {
+		if r := sc(hot.launchKernel, pr.fn, uintptr(pr.grid[0]), uintptr(pr.grid[1]), 1, uintptr(pr.block), 1, 1, 0, st, uintptr(unsafe.Pointer(&pr.ptrs[0])), 0); r != 0 {
 			return cuErr("launch "+pr.name, r)
 		}
 		if syncEach {
-			if r := cuStreamSynchronize(st); r != 0 {
+			if r := sc(hot.streamSynchronize, st); r != 0 {
 				return cuErr("sync after "+pr.name, r)
 			}
 		}
@@ -451,12 +451,12 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 	}
 	copy(e.hostIn, in.Tokens)
 	e.hostIn[e.T] = int32(in.Pos)
-	if res := cuMemcpyHtoDAsync(e.params, e.host, uint64(4*(e.T+1)), r.stream); res != 0 {
+	if res := sc(hot.memcpyHtoDAsync, uintptr(e.params), uintptr(e.host), uintptr(4*(e.T+1)), r.stream); res != 0 {
 		return cuErr("copy params", res)
 	}
 	switch r.mode {
 	case Graph:
-		if res := cuGraphLaunch(e.gexec, r.stream); res != 0 {
+		if res := sc(hot.graphLaunch, e.gexec, r.stream); res != 0 {
 			return cuErr("cuGraphLaunch", res)
 		}
 	default:
@@ -465,12 +465,12 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 		}
 	}
 	for _, o := range e.outs {
-		if res := cuMemcpyDtoHAsync(unsafe.Pointer(unsafe.SliceData(o.host)), e.ptrs[o.buf], uint64(4*len(o.host)), r.stream); res != 0 {
+		if res := sc(hot.memcpyDtoHAsync, uintptr(unsafe.Pointer(unsafe.SliceData(o.host))), uintptr(e.ptrs[o.buf]), uintptr(4*len(o.host)), r.stream); res != 0 {
 			return cuErr("copy output", res)
 		}
 	}
 	e.HostTime = time.Since(start)
-	if res := cuStreamSynchronize(r.stream); res != 0 {
+	if res := sc(hot.streamSynchronize, r.stream); res != 0 {
 		return cuErr("cuStreamSynchronize", res)
 	}
 	return nil

@@ -147,6 +147,22 @@ func kernelCases(r *rand.Rand) []kernelCase {
 			}
 		}
 	}
+	// Independent products of one input (Q, K and V; gate and up) run as
+	// one matmul3 launch.
+	for _, t := range []quant.Type{quant.Q8_0, quant.Q4_K, quant.F16} {
+		for _, n := range []int{2, 3} {
+			for _, T := range []int{1, 9} {
+				cs = append(cs, kernelCase{fmt.Sprintf("matmul3_%s/n=%d/T=%d", t, n, T), T, 32, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+					x := act("x", 256)
+					y := b.MatMul("y0", x, randWeight(b, w, r, "w0", t, 19, 256))
+					for i := 1; i < n; i++ {
+						y = b.Add(fmt.Sprintf("s%d", i), y, b.MatMul(fmt.Sprintf("y%d", i), x, randWeight(b, w, r, fmt.Sprintf("w%d", i), t, 19, 256)))
+					}
+					return y
+				}})
+			}
+		}
+	}
 	// A norm whose output feeds a Q8_0 matmul: the plan folds the
 	// activation quantizer into the norm's launch.
 	for _, T := range []int{1, 9} {
@@ -411,6 +427,55 @@ func TestProfile(t *testing.T) {
 				}
 			}
 			rt.Close()
+		}
+	}
+}
+
+// TestStepAllocs checks that a decode step allocates on the host no more
+// than once per driver call in every sync mode: the runtime's own code
+// allocates nothing; purego.SyscallN heap-allocates each call's argument
+// array (graph mode: 5 calls a step).
+func TestStepAllocs(t *testing.T) {
+	rts := runtimes(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	w := memWeights{}
+	b := graph.NewBuilder("allocs", w)
+	tokens := b.Input("tokens", graph.I32(1))
+	pos := b.Input("pos", graph.I32(1))
+	x := b.GetRows("x", randWeight(b, w, r, "emb", quant.Q8_0, 8, 64), tokens)
+	n := b.Op(ops.OpRMSNormMul, "n", ops.Attrs{Eps: 1e-5}, x, randWeight(b, w, r, "nw", quant.F32, 64))
+	b.Output(b.MatMul("y", n, randWeight(b, w, r, "w", quant.Q8_0, 32, 64)))
+	b.Op(ops.OpKVWrite, "ctx_write", ops.Attrs{}, b.State("ctx", ops.F32(512, 64)), x, pos)
+	g, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := lower.Compile(g, lower.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []SyncMode{Graph, Stream, PerOp} {
+		e, err := rts[mode].Load(p, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.NewState()
+		ids := []int32{3}
+		i := 0
+		step := func() {
+			if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: i % 500}); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		}
+		step()
+		before := scCalls
+		step()
+		calls := scCalls - before
+		if a := testing.AllocsPerRun(50, step); a > float64(calls) {
+			t.Errorf("%s: a step allocates %.1f times for %d driver calls", mode, a, calls)
+		} else {
+			t.Logf("%s: %.1f allocations, %d driver calls per step", mode, a, calls)
 		}
 	}
 }

@@ -52,6 +52,24 @@ var (
 	nvrtcDestroyProgram    func(p *uintptr) int32
 )
 
+// hot holds the raw addresses of the calls a step makes: they go through
+// purego.SyscallN, which allocates one small argument array per call, where
+// the RegisterFunc wrappers above allocate more for their reflection.
+var hot struct {
+	ctxSetCurrent, memcpyHtoDAsync, memcpyDtoHAsync, launchKernel, graphLaunch, streamSynchronize uintptr
+}
+
+// scCalls counts sc calls, for the allocation test: purego.SyscallN
+// allocates its argument array on the heap, once per call.
+var scCalls int
+
+// sc calls a driver function by address and returns its CUresult.
+func sc(fn uintptr, args ...uintptr) int32 {
+	scCalls++
+	r, _, _ := purego.SyscallN(fn, args...)
+	return int32(r)
+}
+
 var (
 	loadOnce sync.Once
 	loadErr  error
@@ -135,6 +153,20 @@ func bindAll() error {
 			return fmt.Errorf("cuda: symbol %s: %w", f.name, err)
 		}
 		purego.RegisterFunc(f.ptr, sym)
+		switch f.name {
+		case "cuCtxSetCurrent":
+			hot.ctxSetCurrent = sym
+		case "cuMemcpyHtoDAsync_v2":
+			hot.memcpyHtoDAsync = sym
+		case "cuMemcpyDtoHAsync_v2":
+			hot.memcpyDtoHAsync = sym
+		case "cuLaunchKernel":
+			hot.launchKernel = sym
+		case "cuGraphLaunch":
+			hot.graphLaunch = sym
+		case "cuStreamSynchronize":
+			hot.streamSynchronize = sym
+		}
 	}
 	if r := cuInit(0); r != 0 {
 		return cuErr("cuInit", r)

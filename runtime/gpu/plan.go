@@ -246,6 +246,31 @@ func (pl *Plan) addStep(si int) error {
 		if err != nil {
 			return err
 		}
+		if s.Op == ops.OpMatMul {
+			if group := pl.matmulGroup(si); len(group) > 1 {
+				ws, outs, ns := []int{}, []int{}, []int{}
+				reads, writes := []int{in[0]}, []int{}
+				total := 0
+				for _, g := range group {
+					gs := &p.Steps[g]
+					pl.folded[g] = g != si
+					ws = append(ws, gs.In[1])
+					outs = append(outs, gs.Out)
+					n := p.Buffer(gs.In[1]).Type.Shape[0]
+					ns = append(ns, n)
+					total += n
+					reads = append(reads, gs.In[1])
+					writes = append(writes, gs.Out)
+				}
+				if len(group) == 2 { // the third product is empty
+					ws, outs, ns = append(ws, ws[1]), append(outs, outs[1]), append(ns, 0)
+				}
+				return pl.add(si, "matmul3_"+name, [2]int{total, groups(T, MatmulTokens)},
+					[]Arg{bufArg(in[0]), bufArg(ws[0]), bufArg(ws[1]), bufArg(ws[2]), bufArg(outs[0]), bufArg(outs[1]), bufArg(outs[2]),
+						intArg(T), intArg(ns[0]), intArg(ns[1]), intArg(ns[2]), intArg(K), intArg(xrb), intArg(wrb)},
+					reads, writes)
+			}
+		}
 		res := s.Out
 		if s.Op == ops.OpMatMulAdd {
 			res = in[2]
@@ -354,4 +379,27 @@ func (pl *Plan) foldableQuantize(si int) int {
 		}
 	}
 	return q
+}
+
+// matmulGroup returns matmul step si with the matmul steps right after it
+// (up to three in all) that share its level, its input and its weights'
+// format and width: one launch computes them all. The steps of a level are
+// independent, so none reads another's output.
+func (pl *Plan) matmulGroup(si int) []int {
+	p := pl.Prog
+	s := &p.Steps[si]
+	wt := p.Buffer(s.In[1]).Type
+	group := []int{si}
+	for i := si + 1; i < len(p.Steps) && len(group) < 3; i++ {
+		t := &p.Steps[i]
+		if t.Level != s.Level || t.Op != ops.OpMatMul || t.In[0] != s.In[0] {
+			break
+		}
+		ut := p.Buffer(t.In[1]).Type
+		if ut.DType != wt.DType || ut.Shape[1] != wt.Shape[1] {
+			break
+		}
+		group = append(group, i)
+	}
+	return group
 }

@@ -541,6 +541,30 @@ const matmulBody = `
 	}
 `
 
+// matmul3Prologue picks which of up to three products sharing the input x
+// this group's row belongs to: independent matmuls of one level (Q, K, V;
+// gate, up) run as one launch.
+const matmul3Prologue = `
+	int j3 = GID_X;
+	GP(const uchar) w = w0;
+	GP(float) out = o0;
+	int N = n0;
+	if (j3 >= n0) {
+		j3 -= n0;
+		w = w1;
+		out = o1;
+		N = n1;
+		if (j3 >= n1) {
+			j3 -= n1;
+			w = w2;
+			out = o2;
+			N = n2;
+		}
+	}
+	GP(const float) res = o0;
+	int has_res = 0;
+`
+
 const getRowsBody = `
 	int i = GID_X * BDIM + LID;
 	int t = GID_Y;
@@ -575,6 +599,14 @@ func buildKernels() []Kernel {
 				ival("T"), ival("N"), ival("K"), ival("xrb"), ival("wrb"), ival("has_res")},
 			Block: 32 * tuning.MatmulWarps,
 			Body:  strings.NewReplacer("{DOT}", dotName(w), "{SUB}", fmt.Sprint(max(1, tuning.Sub[w])), "{SUBARG}", subArg(w), "MM_TOKENS", fmt.Sprint(MatmulTokens), "MM_WARPS", fmt.Sprint(tuning.MatmulWarps)).Replace(matmulBody),
+		}, Kernel{
+			Name: "matmul3_" + w,
+			Params: []Param{buf("x", "const uchar"), buf("w0", "const uchar"), buf("w1", "const uchar"), buf("w2", "const uchar"),
+				buf("o0", "float"), buf("o1", "float"), buf("o2", "float"),
+				ival("T"), ival("n0"), ival("n1"), ival("n2"), ival("K"), ival("xrb"), ival("wrb")},
+			Block: 32 * tuning.MatmulWarps,
+			Body: matmul3Prologue + strings.Replace(strings.NewReplacer("{DOT}", dotName(w), "{SUB}", fmt.Sprint(max(1, tuning.Sub[w])), "{SUBARG}", subArg(w),
+				"MM_TOKENS", fmt.Sprint(MatmulTokens), "MM_WARPS", fmt.Sprint(tuning.MatmulWarps)).Replace(matmulBody), "int j = GID_X;", "int j = j3;", 1),
 		}, Kernel{
 			Name:   "get_rows_" + w,
 			Params: []Param{buf("tab", "const uchar"), buf("ids", "const int"), buf("out", "float"), ival("cols"), ival("rb")},
