@@ -26,6 +26,9 @@ type Runtime struct {
 	weights map[weightKey]upload
 	name    string
 	allocs  []uint64
+	// states holds the live state buffers, freed when their State is
+	// collected or the runtime closes.
+	states map[uint64]bool
 }
 
 type weightKey struct {
@@ -52,7 +55,7 @@ func New(mode SyncMode) (*Runtime, error) {
 	if r := cuDeviceGet(&dev, 0); r != 0 {
 		return nil, cuErr("cuDeviceGet", r)
 	}
-	rt := &Runtime{mode: mode, funcs: map[string]uintptr{}, weights: map[weightKey]upload{}}
+	rt := &Runtime{mode: mode, funcs: map[string]uintptr{}, weights: map[weightKey]upload{}, states: map[uint64]bool{}}
 	if r := cuDevicePrimaryCtxRetain(&rt.ctx, dev); r != 0 {
 		return nil, cuErr("cuDevicePrimaryCtxRetain", r)
 	}
@@ -130,7 +133,11 @@ func (r *Runtime) Close() error {
 	for _, p := range r.allocs {
 		cuMemFree(p)
 	}
+	for p := range r.states {
+		cuMemFree(p)
+	}
 	r.allocs = nil
+	r.states = map[uint64]bool{}
 	r.weights = map[weightKey]upload{}
 	return nil
 }
@@ -342,21 +349,39 @@ func (e *Executable) NewState() krt.State {
 	defer r.mu.Unlock()
 	defer r.enter()()
 	s := &State{rt: r, bufs: map[string]uint64{}, sizes: map[string]int64{}}
+	var ptrs []uint64
 	for _, b := range e.prog.Buffers {
 		if b.Space != lower.StateSpace {
 			continue
 		}
-		d, err := r.alloc(b.Size)
-		if err != nil {
+		var d uint64
+		if res := cuMemAlloc(&d, uint64(max(b.Size, 256))); res != 0 {
 			// NewState has no error result; a failed allocation leaves the
 			// buffer out, and Step reports it.
 			continue
 		}
+		r.states[d] = true
+		ptrs = append(ptrs, d)
 		cuMemsetD8(d, 0, uint64(b.Size))
 		s.bufs[b.Name], s.sizes[b.Name] = d, b.Size
 		s.size += b.Size
 	}
+	// A conversation's caches go back to the device when its State is
+	// collected (unless the runtime closed first and freed them).
+	goruntime.AddCleanup(s, func(ptrs []uint64) { r.freeState(ptrs) }, ptrs)
 	return s
+}
+
+func (r *Runtime) freeState(ptrs []uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.enter()()
+	for _, p := range ptrs {
+		if r.states[p] {
+			cuMemFree(p)
+			delete(r.states, p)
+		}
+	}
 }
 
 // bind points the state arguments of every launch at s's caches and, in

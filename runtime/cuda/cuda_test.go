@@ -1,3 +1,5 @@
+//go:build linux
+
 package cuda
 
 import (
@@ -5,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	goruntime "runtime"
 	"sync"
 	"testing"
 	"time"
@@ -478,4 +481,51 @@ func TestStepAllocs(t *testing.T) {
 			t.Logf("%s: %.1f allocations, %d driver calls per step", mode, a, calls)
 		}
 	}
+}
+
+// TestStateFreedWhenCollected checks that a dropped State's device caches
+// are freed once it is collected.
+func TestStateFreedWhenCollected(t *testing.T) {
+	runtimes(t)
+	rt, err := New(Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	r := rand.New(rand.NewPCG(7, 8))
+	w := memWeights{}
+	b := graph.NewBuilder("states", w)
+	tokens := b.Input("tokens", graph.I32(1))
+	pos := b.Input("pos", graph.I32(1))
+	x := b.GetRows("x", randWeight(b, w, r, "emb", quant.F32, 8, 64), tokens)
+	b.Output(b.Op(ops.OpKVWrite, "ctx_write", ops.Attrs{}, b.State("ctx", ops.F32(1024, 64)), x, pos))
+	g, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := lower.Compile(g, lower.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := rt.Load(p, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := func() int {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.states)
+	}
+	keep := e.NewState()
+	for i := 0; i < 5; i++ {
+		e.NewState()
+	}
+	for i := 0; i < 50 && live() > 1; i++ {
+		goruntime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := live(); n != 1 {
+		t.Errorf("%d state buffers live after dropping 5 states, want 1", n)
+	}
+	goruntime.KeepAlive(keep)
 }

@@ -141,6 +141,7 @@ type mtlDevice struct {
 	dev, queue objc.ID
 	name       string
 	pipes      map[string]objc.ID
+	mu         sync.Mutex // guards contents: States free buffers from cleanup goroutines
 	contents   map[Buffer]unsafe.Pointer
 	cmd, enc   objc.ID
 	pool       uintptr
@@ -198,14 +199,22 @@ func (d *mtlDevice) NewBuffer(size int64) (Buffer, error) {
 	}
 	p := sendPtr(b, selContents)
 	clear(unsafe.Slice((*byte)(p), size))
+	d.mu.Lock()
 	d.contents[Buffer(b)] = p
+	d.mu.Unlock()
 	return Buffer(b), nil
 }
 
-func (d *mtlDevice) Contents(b Buffer) unsafe.Pointer { return d.contents[b] }
+func (d *mtlDevice) Contents(b Buffer) unsafe.Pointer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.contents[b]
+}
 
 func (d *mtlDevice) Free(b Buffer) {
+	d.mu.Lock()
 	delete(d.contents, b)
+	d.mu.Unlock()
 	sendVoid(objc.ID(b), selRelease)
 }
 

@@ -13,6 +13,7 @@ package metal
 import (
 	"fmt"
 	"math"
+	goruntime "runtime"
 	"sync"
 	"unsafe"
 
@@ -65,6 +66,7 @@ type Runtime struct {
 	dev     Device
 	weights map[weightKey]upload
 	bufs    []Buffer
+	states  map[Buffer]bool // live state buffers (freed with their State)
 }
 
 type weightKey struct {
@@ -80,7 +82,7 @@ type upload struct {
 
 // NewRuntime starts a runtime on dev.
 func NewRuntime(dev Device) *Runtime {
-	return &Runtime{dev: dev, weights: map[weightKey]upload{}}
+	return &Runtime{dev: dev, weights: map[weightKey]upload{}, states: map[Buffer]bool{}}
 }
 
 // Device names the GPU.
@@ -93,7 +95,11 @@ func (r *Runtime) Close() error {
 	for _, b := range r.bufs {
 		r.dev.Free(b)
 	}
+	for b := range r.states {
+		r.dev.Free(b)
+	}
 	r.bufs = nil
+	r.states = map[Buffer]bool{}
 	r.weights = map[weightKey]upload{}
 	return nil
 }
@@ -238,18 +244,35 @@ func (e *Executable) NewState() krt.State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := &State{rt: r, bufs: map[string]Buffer{}, sizes: map[string]int64{}}
+	var held []Buffer
 	for _, b := range e.prog.Buffers {
 		if b.Space != lower.StateSpace {
 			continue
 		}
-		buf, err := r.alloc(b.Size)
+		buf, err := r.dev.NewBuffer(max(b.Size, 16))
 		if err != nil {
 			continue // Step reports the missing buffer
 		}
+		r.states[buf] = true
+		held = append(held, buf)
 		s.bufs[b.Name], s.sizes[b.Name] = buf, b.Size
 		s.size += b.Size
 	}
+	// The caches go back to the device when the State is collected
+	// (unless the runtime closed first and freed them).
+	goruntime.AddCleanup(s, func(held []Buffer) { r.freeState(held) }, held)
 	return s
+}
+
+func (r *Runtime) freeState(held []Buffer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range held {
+		if r.states[b] {
+			r.dev.Free(b)
+			delete(r.states, b)
+		}
+	}
 }
 
 // Step runs the program once: one command buffer, one encoder, barriers

@@ -3,7 +3,10 @@ package metal
 import (
 	"fmt"
 	"path/filepath"
+	goruntime "runtime"
+	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/kiln-ml/kiln/lower"
@@ -30,6 +33,7 @@ type event struct {
 // fakeDevice records what the runtime asks of a GPU and runs nothing:
 // buffers are Go memory, so that the runtime's CPU-side writes land.
 type fakeDevice struct {
+	mu     sync.Mutex // Free runs from State cleanups on other goroutines
 	bufs   map[Buffer][]byte
 	next   Buffer
 	events []event
@@ -41,14 +45,25 @@ func newFake() *fakeDevice { return &fakeDevice{bufs: map[Buffer][]byte{}, next:
 func (f *fakeDevice) Name() string { return "fake" }
 
 func (f *fakeDevice) NewBuffer(size int64) (Buffer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	b := f.next
 	f.next++
 	f.bufs[b] = make([]byte, size)
 	return b, nil
 }
 
-func (f *fakeDevice) Contents(b Buffer) unsafe.Pointer { return unsafe.Pointer(&f.bufs[b][0]) }
-func (f *fakeDevice) Free(b Buffer)                    { delete(f.bufs, b) }
+func (f *fakeDevice) Contents(b Buffer) unsafe.Pointer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return unsafe.Pointer(&f.bufs[b][0])
+}
+
+func (f *fakeDevice) Free(b Buffer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.bufs, b)
+}
 
 func (f *fakeDevice) Begin() (Encoder, error) {
 	if f.open {
@@ -289,5 +304,60 @@ func TestBarriersWithinLevel(t *testing.T) {
 			}
 		}
 		break
+	}
+}
+
+// TestStateFreedWhenCollected checks that a dropped State's caches go back
+// to the device once it is collected, and that Close frees the rest.
+func TestStateFreedWhenCollected(t *testing.T) {
+	dir := testshared.Dir(t)
+	f, err := gguf.Open(filepath.Join(dir, "models", "stories260K-q8_0.gguf"))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	arch, err := models.Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := models.BuildGraph(arch, f, models.Shape{Tokens: 1, Ctx: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := lower.Compile(g, lower.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := newFake()
+	rt := NewRuntime(fake)
+	e, err := rt.Load(p, models.Params{F: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return len(fake.bufs)
+	}
+	base := count()
+	keep := e.NewState()
+	withOne := count()
+	for i := 0; i < 5; i++ {
+		e.NewState()
+	}
+	for i := 0; i < 50 && count() > withOne; i++ {
+		goruntime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(); n != withOne {
+		t.Errorf("%d buffers after dropping 5 states, want %d (the kept state's)", n, withOne)
+	}
+	if withOne <= base {
+		t.Fatalf("a state allocated no buffers")
+	}
+	goruntime.KeepAlive(keep)
+	rt.Close()
+	if n := count(); n != 0 {
+		t.Errorf("%d buffers left after Close", n)
 	}
 }
