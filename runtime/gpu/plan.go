@@ -35,7 +35,7 @@ type Arg struct {
 // Region is memory a launch touches: a whole non-arena buffer, a byte range
 // of the arena (distinct buffers there can share bytes), or the scratch.
 type Region struct {
-	Space     lower.Space // Arena, Weight, StateSpace or InputSpace
+	Space     lower.Space // Arena, Weight, StateSpace, InputSpace, or the scratch
 	Buf       int         // buffer ID outside the arena; -1 for the scratch
 	Off, Size int64       // byte range inside the arena
 }
@@ -108,7 +108,11 @@ func (pl *Plan) region(id int) Region {
 	return Region{Space: b.Space, Buf: id}
 }
 
-var scratchRegion = Region{Space: lower.Arena + 100, Buf: -1}
+// scratchSpace is the Space of the plan's scratch buffer, apart from the
+// Program's own spaces.
+const scratchSpace lower.Space = 255
+
+var scratchRegion = Region{Space: scratchSpace, Buf: -1}
 
 func (pl *Plan) add(si int, kernel string, grid [2]int, args []Arg, reads []int, writes []int) error {
 	k, ok := Lookup(kernel)
