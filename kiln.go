@@ -34,6 +34,11 @@ type Options struct {
 	Context int
 	// DisablePasses switches lowering passes off by name.
 	DisablePasses []string
+	// Backend runs the programs: "cpu" (or ""), "cuda", "metal", or "auto"
+	// (a GPU backend that starts, else the CPU).
+	Backend string
+	// GPUSync is how a GPU backend submits a step: "graph" (or ""), "stream" or "per-op".
+	GPUSync string
 }
 
 // PrefillChunks are the prefill shape classes, largest first. A prompt is
@@ -50,6 +55,8 @@ type Model struct {
 	rt   *cpu.Runtime
 	mu   sync.Mutex // guards exes
 	exes map[models.Shape]krt.Executable
+	// gpu, when set, loads the programs instead of rt (see backend.go).
+	gpu gpuBackend
 	// stepMu serializes steps: executables share one arena per shape class,
 	// so a step and the copy of its outputs must not interleave with another.
 	stepMu sync.Mutex
@@ -95,11 +102,18 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 		threads = goruntime.NumCPU()
 	}
 	m := &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}}
+	if m.gpu, err = openBackend(opt); err != nil {
+		m.rt.Close()
+		return nil, err
+	}
 	// Build and load the decode program now: every session needs it, and a
 	// missing or misshapen weight or a bad pass name fails at load, naming
 	// the tensor or pass, rather than at the first Eval.
 	if _, err := m.executable(1, false); err != nil {
 		m.rt.Close()
+		if m.gpu != nil {
+			m.gpu.Close()
+		}
 		return nil, err
 	}
 	return m, nil
@@ -110,6 +124,9 @@ func (m *Model) Close() error {
 	var err error
 	m.close.Do(func() {
 		m.rt.Close()
+		if m.gpu != nil {
+			m.gpu.Close()
+		}
 		err = m.File.Close()
 	})
 	return err
@@ -194,7 +211,12 @@ func (m *Model) executable(tokens int, all bool) (krt.Executable, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := m.rt.Load(p, models.Params{F: m.File})
+	var e krt.Executable
+	if m.gpu != nil {
+		e, err = m.gpu.Load(p, models.Params{F: m.File})
+	} else {
+		e, err = m.rt.Load(p, models.Params{F: m.File})
+	}
 	if err != nil {
 		return nil, err
 	}
