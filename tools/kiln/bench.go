@@ -38,7 +38,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("r", 5, "repetitions")
 	asJSON := fs.Bool("json", false, "print JSON")
 	bw := fs.Bool("bandwidth", false, "measure DRAM read bandwidth and the model's decode bound")
+	passes := fs.String("passes", "", "lowering passes to switch off, e.g. -merge-matmuls (comma-separated)")
+	backend := fs.String("backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
+	gpuSync := fs.String("gpu-sync", "graph", "GPU submission modes to compare, comma-separated: graph, stream, per-op")
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	off, err := parsePasses(*passes)
+	if err != nil {
 		return err
 	}
 	ppSizes, err := parseInts(*pp, "-p", 1)
@@ -71,12 +78,31 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -m FILE is required", errUsage)
 	}
 	var rows []benchResult
+	// A GPU backend runs once per sync mode (threads do not apply).
+	type config struct {
+		threads int
+		sync    string
+	}
+	var configs []config
 	for _, th := range ths {
-		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16)})
+		configs = append(configs, config{threads: th})
+	}
+	if *backend != "cpu" {
+		configs = nil
+		for _, s := range strings.Split(*gpuSync, ",") {
+			configs = append(configs, config{threads: ths[0], sync: strings.TrimSpace(s)})
+		}
+	}
+	for _, cf := range configs {
+		th := cf.threads
+		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16), Backend: *backend, GPUSync: cf.sync, DisablePasses: off})
 		if err != nil {
 			return err
 		}
 		base := benchResult{Model: filepath.Base(*path), Size: m.WeightBytes(), Params: m.ParamCount(), Backend: "cpu", Threads: th}
+		if cf.sync != "" {
+			base.Backend = *backend + "/" + cf.sync
+		}
 		nv := m.Hyper().NVocab
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, p := range ppSizes {

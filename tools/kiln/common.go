@@ -15,6 +15,8 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	passes  string
+	backend string
+	gpuSync string
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
@@ -25,6 +27,8 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.ctx, "c", 0, "context length (0: the model's, at most 4096)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, "same as -c")
 	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
+	fs.StringVar(&m.backend, "backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
+	fs.StringVar(&m.gpuSync, "gpu-sync", "graph", "how a GPU step is submitted: graph, stream or per-op")
 }
 
 // check reports a missing or out-of-range model flag as a usage error, so a
@@ -46,8 +50,17 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
+	off, err := parsePasses(m.passes)
+	if err != nil {
+		return nil, err
+	}
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, Backend: m.backend, GPUSync: m.gpuSync})
+}
+
+// parsePasses reads --passes=-NAME,-NAME into the names to switch off.
+func parsePasses(spec string) ([]string, error) {
 	var off []string
-	for _, p := range strings.Split(m.passes, ",") {
+	for _, p := range strings.Split(spec, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
@@ -64,7 +77,7 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 		}
 		off = append(off, p[1:])
 	}
-	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+	return off, nil
 }
 
 // checkPass looks a lowering pass up by name; an unknown name is a usage
