@@ -1,7 +1,5 @@
 package simd
 
-import "github.com/kiln-ml/kiln/ops"
-
 // Scores is ops.VecKernels.Scores: s[j] = DotF32(q, k[j*stride:])*scale for
 // j < len(s), the loop in one call so short heads do not pay a call per key.
 func Scores(s, q, k []float32, stride int, scale float32) {
@@ -27,6 +25,6 @@ func AxpyLanes(lanes, p, v []float32, stride, j0 int) {
 	}
 	for j := range p {
 		l := (j0 + j) & 7
-		ops.AxpyFMA(lanes[l*hd:l*hd+hd], p[j], v[j*stride:j*stride+hd])
+		AxpyFMA(lanes[l*hd:l*hd+hd], p[j], v[j*stride:j*stride+hd])
 	}
 }
