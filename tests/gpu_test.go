@@ -46,9 +46,21 @@ func TestMetalLogitsParity(t *testing.T) {
 	gpuLogitsParity(t, "metal")
 }
 
+// gpuParityCases are the llama cases plus the other architectures whose
+// ops the GPU kernels cover (qwen2's biases, qwen3's per-head norms).
+func gpuParityCases() []parityCase {
+	cs := llamaParityCases()
+	for _, m := range []string{"qwen2", "qwen3"} {
+		for _, r := range []string{"seq16", "rand200"} {
+			cs = append(cs, parityCase{"synth/" + m + "-q8_0.gguf", m + "-q8_0." + r + ".json"})
+		}
+	}
+	return cs
+}
+
 func gpuLogitsParity(t *testing.T, backend string) {
 	shared := sharedDir(t)
-	for _, c := range llamaParityCases() {
+	for _, c := range gpuParityCases() {
 		t.Run(strings.TrimSuffix(c.ref, ".json"), func(t *testing.T) {
 			var ref logitsRef
 			readJSON(t, filepath.Join(shared, "reference", "logits", c.ref), &ref)

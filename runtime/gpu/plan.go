@@ -183,11 +183,15 @@ func (pl *Plan) addStep(si int) error {
 		return pl.add(si, name, [2]int{groups(cols, 256), rows},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(cols), intArg(rb)}, in, []int{s.Out})
 	case ops.OpRMSNorm, ops.OpRMSNormMul:
+		if hd := a.HeadDim; hd > 0 && hd != cols {
+			// Per-head norms (qwen3's q/k norms): every head is a row.
+			rows, cols = rows*cols/hd, hd
+		}
 		w := in[0]
 		if s.Op == ops.OpRMSNormMul {
 			w = in[1]
 		}
-		if q := pl.foldableQuantize(si); q >= 0 {
+		if q := pl.foldableQuantize(si); q >= 0 && cols%32 == 0 {
 			pl.folded[q] = true
 			qo := p.Steps[q].Out
 			return pl.add(si, "rms_norm_q8_0", [2]int{rows, 1},
@@ -197,8 +201,8 @@ func (pl *Plan) addStep(si int) error {
 			[]Arg{bufArg(in[0]), bufArg(w), bufArg(s.Out), intArg(cols), floatArg(a.Eps), flag(s.Op == ops.OpRMSNormMul)}, in, []int{s.Out})
 	case ops.OpMul, ops.OpAdd:
 		bcols := 0
-		if inT[1].Elems() != int64(n) {
-			bcols = cols
+		if e := inT[1].Elems(); e != int64(n) {
+			bcols = int(e) // one row, or one head's worth, repeated
 		}
 		return pl.add(si, "binary", [2]int{groups(n, 256), 1},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(n), intArg(bcols), flag(s.Op == ops.OpAdd)}, in, []int{s.Out})
@@ -254,8 +258,15 @@ func (pl *Plan) addStep(si int) error {
 		if s.Op == ops.OpMatMulAdd {
 			res = in[2]
 		}
+		hasRes := 0
+		if s.Op == ops.OpMatMulAdd {
+			hasRes = 1
+			if inT[2].Elems() == int64(N) && T > 1 {
+				hasRes = 2 // a bias row added to every token (qwen2's Q/K/V)
+			}
+		}
 		return pl.add(si, "matmul_"+name, [2]int{N, groups(T, MatmulTokens)},
-			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), bufArg(res), intArg(T), intArg(N), intArg(K), intArg(xrb), intArg(wrb), flag(s.Op == ops.OpMatMulAdd)},
+			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), bufArg(res), intArg(T), intArg(N), intArg(K), intArg(xrb), intArg(wrb), intArg(hasRes)},
 			in, []int{s.Out})
 	case ops.OpMatMulGroup:
 		return pl.addGroup(si, inT)
@@ -292,6 +303,9 @@ func (pl *Plan) addStep(si int) error {
 		hd := a.HeadDim
 		if hd > AttentionMaxHeadDim {
 			return fmt.Errorf("head_dim %d exceeds the attention kernel's %d", hd, AttentionMaxHeadDim)
+		}
+		if a.Softcap != 0 {
+			return fmt.Errorf("attention soft-capping (%g) has no gpu kernel yet", a.Softcap)
 		}
 		if a.NKVHead <= 0 || a.NHead%a.NKVHead != 0 {
 			return fmt.Errorf("%d heads do not group over %d kv heads", a.NHead, a.NKVHead)

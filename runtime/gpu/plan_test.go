@@ -8,7 +8,7 @@ import (
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/models/gguf"
-	_ "github.com/kiln-ml/kiln/models/llama"
+	_ "github.com/kiln-ml/kiln/models/all"
 	"github.com/kiln-ml/kiln/tests/testshared"
 )
 
@@ -84,6 +84,45 @@ func TestPlanSharedModels(t *testing.T) {
 				if !done[si] && !pl.folded[si] {
 					t.Errorf("%s: step %d (%s) has no launch", m, si, p.Steps[si].Kernel)
 				}
+			}
+		}
+	}
+}
+
+// TestPlanOtherArchitectures plans the synthetic models of the other
+// architectures: where an op or attribute has no GPU kernel yet, planning
+// must fail with an error naming the step and the op, never plan something
+// that computes another function.
+func TestPlanOtherArchitectures(t *testing.T) {
+	dir := testshared.Dir(t)
+	ms, _ := filepath.Glob(filepath.Join(dir, "models", "synth", "*.gguf"))
+	for _, m := range ms {
+		f, err := gguf.Open(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		arch, err := models.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := models.BuildGraph(arch, f, models.Shape{Tokens: 1, Ctx: 512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := lower.Compile(g, lower.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build(p)
+		switch name := arch.Hyper().Arch; name {
+		case "llama", "qwen2", "qwen3":
+			if err != nil {
+				t.Errorf("%s (%s): %v", filepath.Base(m), name, err)
+			}
+		default: // gemma's and phi3's scale, softcap and geglu have no kernels yet
+			if err == nil || !strings.Contains(err.Error(), "no gpu kernel") {
+				t.Errorf("%s (%s): planned with error %v, want one naming the op without a kernel", filepath.Base(m), name, err)
 			}
 		}
 	}

@@ -537,7 +537,8 @@ const matmulBody = `
 		float s = 0.0f;
 		for (int i = 0; i < MM_WARPS; i++) s += red[LID * MM_WARPS + i];
 		long o = (long)(t0 + LID) * N + j;
-		out[o] = has_res != 0 ? s + res[o] : s;
+		// has_res: 0 none, 1 a residual like out, 2 a one-row bias.
+		out[o] = has_res == 0 ? s : s + res[has_res == 2 ? (long)j : o];
 	}
 `
 
