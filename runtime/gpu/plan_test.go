@@ -7,8 +7,8 @@ import (
 
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/models"
-	"github.com/kiln-ml/kiln/models/gguf"
 	_ "github.com/kiln-ml/kiln/models/all"
+	"github.com/kiln-ml/kiln/models/gguf"
 	"github.com/kiln-ml/kiln/tests/testshared"
 )
 
