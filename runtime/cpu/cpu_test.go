@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/lower"
@@ -20,6 +19,7 @@ import (
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 	krt "github.com/kiln-ml/kiln/runtime"
+	"github.com/kiln-ml/kiln/runtime/backendtest"
 )
 
 // The runtime is checked against graph.Evaluate, the reference interpreter,
@@ -29,42 +29,8 @@ import (
 // the reference's order, so the error should be zero or nearly.
 const maxNMSE = 1e-10
 
-// memWeights is an in-memory model: a graph.ParamSource and a krt.Weights.
-type memWeights map[string]memTensor
-
-type memTensor struct {
-	typ  ops.TensorType
-	data []byte
-}
-
-func (m memWeights) ParamType(name string) (ops.TensorType, bool) {
-	t, ok := m[name]
-	return t.typ, ok
-}
-
-func (m memWeights) TensorData(name string) ([]byte, bool) {
-	t, ok := m[name]
-	return t.data, ok
-}
-
-// add quantizes values to type t and stores them as weight name.
-func (m memWeights) add(name string, t quant.Type, shape []int, values []float32) {
-	typ := ops.TensorType{Shape: shape, DType: t}
-	// Backed by float32s so that F32 weights are 4-byte aligned, as in an mmap'd file.
-	back := make([]float32, (typ.Bytes()+3)/4)
-	data := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(back))), typ.Bytes())
-	cols := typ.Cols()
-	rb, err := t.RowBytes(cols)
-	if err != nil {
-		panic(fmt.Sprintf("weight %s %s: %v", name, typ, err))
-	}
-	for r := 0; r < typ.Rows(); r++ {
-		if err := quant.Quantize(t, values[r*cols:(r+1)*cols], data[r*rb:(r+1)*rb]); err != nil {
-			panic(fmt.Sprintf("weight %s %s: %v", name, typ, err))
-		}
-	}
-	m[name] = memTensor{typ, data}
-}
+// memWeights is the shared in-memory model of the kernel table.
+type memWeights = backendtest.Weights
 
 // llamaConfig describes a small random llama-like model.
 type llamaConfig struct {
@@ -100,21 +66,21 @@ func (c *llamaConfig) weights() memWeights {
 		for i := range v {
 			v[i] = (2*r.Float32() - 1) * s
 		}
-		w.add(name, c.typ(role), []int{n, k}, v)
+		w.Add(name, c.typ(role), []int{n, k}, v)
 	}
 	norm := func(name string, n int) {
 		v := make([]float32, n)
 		for i := range v {
 			v[i] = 1 + 0.2*(r.Float32()-0.5)
 		}
-		w.add(name, quant.F32, []int{n}, v)
+		w.Add(name, quant.F32, []int{n}, v)
 	}
 	qd, kvd := c.head*c.headDim, c.kvHead*c.headDim
 	emb := make([]float32, c.vocab*c.embd)
 	for i := range emb {
 		emb[i] = 2*r.Float32() - 1
 	}
-	w.add("token_embd.weight", c.typ("token_embd"), []int{c.vocab, c.embd}, emb)
+	w.Add("token_embd.weight", c.typ("token_embd"), []int{c.vocab, c.embd}, emb)
 	for il := 0; il < c.layers; il++ {
 		p := fmt.Sprintf("blk.%d.", il)
 		norm(p+"attn_norm.weight", c.embd)
@@ -134,7 +100,7 @@ func (c *llamaConfig) weights() memWeights {
 		for i := range f {
 			f[i] = 1 + 3*r.Float32()
 		}
-		w.add("rope_freqs.weight", quant.F32, []int{len(f)}, f)
+		w.Add("rope_freqs.weight", quant.F32, []int{len(f)}, f)
 	}
 	return w
 }
@@ -266,29 +232,10 @@ func expected(t *testing.T, graphs map[int]*graph.Graph, w memWeights, seq []ste
 	return outs, states
 }
 
-// nmse is Σ(a-b)²/Σb², ggml's normalized mean squared error.
-func nmse(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := float64(got[i]) - float64(want[i])
-		num += d * d
-		den += float64(want[i]) * float64(want[i])
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
-func bitsDiffer(got, want []float32) int {
-	n := 0
-	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			n++
-		}
-	}
-	return n
-}
+var (
+	nmse       = backendtest.NMSE
+	bitsDiffer = backendtest.BitsDiffer
+)
 
 // passSets returns every combination of the optional passes switched off.
 func passSets() [][]string {
