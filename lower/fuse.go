@@ -109,7 +109,9 @@ func fuseRopeKVWrite(f *Func) error {
 		if len(r.Inputs) == 3 {
 			in = append(in, r.Inputs[2])
 		}
-		if rewrite(n, ops.OpRopeKVWrite, r.Attrs, []string{"rope", "kv_write"}, in...) {
+		a := r.Attrs
+		a.Cache, a.Layer = n.Attrs.Cache, n.Attrs.Layer // the write's cache format
+		if rewrite(n, ops.OpRopeKVWrite, a, []string{"rope", "kv_write"}, in...) {
 			f.Count("fused", 1)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 )
 
 // modelFlags are shared by every command that loads a model.
@@ -15,6 +16,36 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	passes  string
+	kv      cacheFlags
+}
+
+// cacheFlags are the KV cache formats, llama.cpp's -ctk/-ctv (and quant.cpp's -k).
+type cacheFlags struct{ k, v string }
+
+var cacheHelp = "f32, f16, q8_0, q4_0" // values; keys also take turbo_kv_3b, turbo_kv_4b, turbo_kv_5b
+
+func (c *cacheFlags) register(fs *flag.FlagSet) {
+	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b"
+	fs.StringVar(&c.k, "ctk", "f16", kh)
+	fs.StringVar(&c.k, "cache-type-k", "f16", "same as -ctk")
+	fs.StringVar(&c.k, "k", "f16", "same as -ctk")
+	fs.StringVar(&c.v, "ctv", "f16", "KV cache type of values: "+cacheHelp)
+	fs.StringVar(&c.v, "cache-type-v", "f16", "same as -ctv")
+}
+
+// check reports an unknown or misplaced cache type as a usage error naming it.
+func (c *cacheFlags) check() error {
+	if _, err := kvquant.Parse(c.k); err != nil {
+		return fmt.Errorf("%w: -ctk: %v", errUsage, err)
+	}
+	t, err := kvquant.Parse(c.v)
+	if err != nil {
+		return fmt.Errorf("%w: -ctv: %v", errUsage, err)
+	}
+	if t.Turbo() {
+		return fmt.Errorf("%w: -ctv: %s is for keys only (values: %s)", errUsage, t, cacheHelp)
+	}
+	return nil
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
@@ -25,6 +56,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.ctx, "c", 0, "context length (0: the model's, at most 4096)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, "same as -c")
 	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
+	m.kv.register(fs)
 }
 
 // check reports a missing or out-of-range model flag as a usage error, so a
@@ -39,7 +71,7 @@ func (m *modelFlags) check() error {
 	if m.threads < 0 {
 		return fmt.Errorf("%w: -t %d: thread count must be positive", errUsage, m.threads)
 	}
-	return nil
+	return m.kv.check()
 }
 
 func (m *modelFlags) load() (*kiln.Model, error) {
@@ -64,7 +96,7 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 		}
 		off = append(off, p[1:])
 	}
-	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off})
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, CacheTypeK: m.kv.k, CacheTypeV: m.kv.v})
 }
 
 // checkPass looks a lowering pass up by name; an unknown name is a usage
