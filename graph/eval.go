@@ -138,7 +138,7 @@ func stateTensor(n *Node, state map[string][]float32) (*ops.Tensor, error) {
 		state[n.Name] = buf
 	}
 	if int64(len(buf)) != words {
-		return nil, fmt.Errorf("state buffer has %d words, %s needs %d", len(buf), n.Type, words)
+		return nil, fmt.Errorf("state buffer has %d elements, %s needs %d", len(buf), n.Type, words)
 	}
 	if n.Type.DType != quant.F32 {
 		return &ops.Tensor{Type: n.Type, Raw: ops.WordBytes(buf)[:n.Type.Bytes()]}, nil

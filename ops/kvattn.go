@@ -118,8 +118,8 @@ type KVKernels struct {
 	VecKernels
 	// DotK is quant.DotActivation for a key of block type t and the query in t's vec-dot format.
 	DotK func(t quant.Type, n int, k, q []byte) float32
-	// Turbo is kvquant.TurboDot.
-	Turbo func(bits int, k []byte, qr []float32) float32
+	// Turbo is TurboScores.
+	Turbo func(bits int, keys []byte, stride int, qr, out []float32)
 	// AxpyF16 is AxpyFMA over the f16 values of v.
 	AxpyF16 func(acc []float32, p float32, v []byte)
 }
@@ -128,7 +128,7 @@ type KVKernels struct {
 var RefKVKernels = KVKernels{
 	VecKernels: RefKernels,
 	DotK:       quant.DotActivation,
-	Turbo:      kvquant.TurboDot,
+	Turbo:      TurboScores,
 	AxpyF16:    AxpyF16,
 }
 
@@ -185,9 +185,8 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		rb := a.NKVHead * hb
 		bits := kt.Bits()
 		kvquant.RotateQuery(qr, q, signs, scale)
-		for j := lo; j < kvLen; j++ {
-			o := j*rb + kvh*hb
-			s[j] = kk.Turbo(bits, k.B[o:o+hb], qr)
+		if lo < kvLen {
+			kk.Turbo(bits, k.B[lo*rb+kvh*hb:], rb, qr, s[lo:kvLen])
 		}
 	default:
 		bt, _ := kt.Block()
@@ -223,4 +222,13 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		}
 	}
 	ReduceLanes8(dst, lanes)
+}
+
+// TurboScores sets out[j] = kvquant.TurboDot(bits, keys[j·stride:], qr):
+// the scores of len(out) packed turbo keys stride bytes apart.
+func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
+	hb := kvquant.Type(int(kvquant.Turbo3) + bits - 3).HeadBytes(len(qr))
+	for j := range out {
+		out[j] = kvquant.TurboDot(bits, keys[j*stride:j*stride+hb], qr)
+	}
 }

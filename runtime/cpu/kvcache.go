@@ -11,7 +11,7 @@ import (
 var kvKernels = ops.KVKernels{
 	VecKernels: vecKernels,
 	DotK:       dotKey,
-	Turbo:      simd.TurboDot,
+	Turbo:      simd.TurboScores,
 	AxpyF16:    simd.AxpyF16,
 }
 

@@ -169,7 +169,8 @@ func TestLogitsMatchReference(t *testing.T) {
 	if len(ref.Tokens) != 16 {
 		t.Fatalf("reference has %d tokens, want 16", len(ref.Tokens))
 	}
-	out, _ := mustRun(t, "logits", "-m", model(t, "stories260K-f32.gguf"), "--tokens", joinIDs(ref.Tokens), "--json", "-t", "2")
+	// The reference ran with an F32 KV cache; kiln's default is f16.
+	out, _ := mustRun(t, "logits", "-m", model(t, "stories260K-f32.gguf"), "--tokens", joinIDs(ref.Tokens), "--json", "-t", "2", "-ctk", "f32", "-ctv", "f32")
 	var got logitsOut
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
@@ -211,14 +212,21 @@ func TestPPL(t *testing.T) {
 		} `json:"f32kv_nofa"`
 	}
 	readJSON(t, filepath.Join(sh, "reference", "ppl", "stories260K-f32.ppl_1k.json"), &ref)
-	out, _ := mustRun(t, "ppl", "-m", model(t, "stories260K-f32.gguf"), "-f", filepath.Join(sh, "data", "ppl_1k.txt"), "-c", "128", "--json", "-t", "2")
+	out, _ := mustRun(t, "ppl", "-m", model(t, "stories260K-f32.gguf"), "-f", filepath.Join(sh, "data", "ppl_1k.txt"), "-c", "128", "--json", "-t", "2", "--cache-type-k", "f32", "--cache-type-v", "f32")
 	var r struct {
 		PPL     float64 `json:"ppl"`
 		NChunks int     `json:"n_chunks"`
 		NTokens int     `json:"n_tokens"`
+		TypeK   string  `json:"type_k"`
+		TypeV   string  `json:"type_v"`
+		KVBytes int64   `json:"kv_bytes_per_token"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	// stories260K: 5 layers, 4 KV heads of 8, keys and values in f32.
+	if r.TypeK != "f32" || r.TypeV != "f32" || r.KVBytes != 5*2*4*8*4 {
+		t.Errorf("KV cache %s/%s, %d bytes per token; want f32/f32, %d", r.TypeK, r.TypeV, r.KVBytes, 5*2*4*8*4)
 	}
 	rel := (r.PPL - ref.F32KV.FinalPPL) / ref.F32KV.FinalPPL
 	t.Logf("ppl %.4f, llama.cpp %.4f (%+.4f%%)", r.PPL, ref.F32KV.FinalPPL, 100*rel)

@@ -5,13 +5,40 @@ import (
 	"github.com/kiln-ml/kiln/ops/kvquant"
 )
 
+var turbo4Codebook = kvquant.Codebook(4)
+
 // TurboDot is kvquant.TurboDot: the score of a rotated query against one
-// packed turbo key, in the same lane order.
+// packed turbo key, in the same lane order (4-bit codes vectorized).
 func TurboDot(bits int, k []byte, qr []float32) float32 {
+	n := len(qr)
+	if useAVX2 && bits == 4 && n >= 16 && n%16 == 0 {
+		_ = k[kvquant.Turbo4.HeadBytes(n)-1]
+		return kvquant.TurboScale(k) * turboDot4AVX2(n/16, &k[2], &qr[0], &turbo4Codebook[0])
+	}
 	return kvquant.TurboDot(bits, k, qr)
 }
 
 // AxpyF16 is ops.AxpyF16: acc[i] = fma(p, f16(v[i]), acc[i]).
 func AxpyF16(acc []float32, p float32, v []byte) {
+	n := len(acc)
+	if useAVX2 && n >= 8 {
+		n8 := n &^ 7
+		_ = v[2*n-1]
+		axpyF16AVX2(n8/8, p, &v[0], &acc[0])
+		ops.AxpyF16(acc[n8:], p, v[2*n8:])
+		return
+	}
 	ops.AxpyF16(acc, p, v)
+}
+
+// TurboScores is ops.TurboScores: out[j] = TurboDot(bits, keys[j·stride:], qr)
+// for j < len(out) (4-bit codes vectorized, all keys in one call).
+func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
+	n := len(qr)
+	if useAVX2 && bits == 4 && n >= 16 && n%16 == 0 && len(out) > 0 {
+		_ = keys[(len(out)-1)*stride+kvquant.Turbo4.HeadBytes(n)-1]
+		turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[0], &out[0])
+		return
+	}
+	ops.TurboScores(bits, keys, stride, qr, out)
 }
