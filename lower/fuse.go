@@ -102,8 +102,8 @@ func fuseRopeKVWrite(f *Func) error {
 			continue
 		}
 		r := n.Inputs[1]
-		if r.Op != ops.OpRope || !canFuse(r, uses, f.G) || r.Inputs[1] != n.Inputs[2] {
-			continue
+		if r.Op != ops.OpRope || !canFuse(r, uses, f.G) || r.Inputs[1] != n.Inputs[2] || n.Attrs.Cache.Turbo() {
+			continue // a turbo cache's center needs every rotated row before the first is packed
 		}
 		in := []*graph.Node{n.Inputs[0], r.Inputs[0], n.Inputs[2]}
 		if len(r.Inputs) == 3 {

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unsafe"
@@ -13,11 +14,71 @@ import (
 // vectors of headDim stored as t: [ctx, nKVHead·headDim] of the block type
 // for f32, f16, q8_0 and q4_0, and i8[ctx, nKVHead·HeadBytes] (raw bytes)
 // for the turbo formats.
+//
+// A turbo cache has KVCenterRows more rows after the ctx key rows: they hold
+// the keys' center (see KVCenter) as float32, nKVHead·headDim of them.
 func KVCacheType(t kvquant.Type, ctx, nKVHead, headDim int) TensorType {
 	if q, ok := t.Block(); ok {
 		return TensorType{Shape: []int{ctx, nKVHead * headDim}, DType: q}
 	}
-	return TensorType{Shape: []int{ctx, nKVHead * t.HeadBytes(headDim)}, DType: quant.I8}
+	return TensorType{Shape: []int{ctx + KVCenterRows(t, nKVHead, headDim), nKVHead * t.HeadBytes(headDim)}, DType: quant.I8}
+}
+
+// KVCenterRows is the number of rows after the key rows that hold a turbo
+// cache's center (0 for the other formats).
+func KVCenterRows(t kvquant.Type, nKVHead, headDim int) int {
+	if !t.Turbo() {
+		return 0
+	}
+	rb := nKVHead * t.HeadBytes(headDim)
+	return (4*nKVHead*headDim + rb - 1) / rb
+}
+
+// KVCenter sets c to the center turbo keys are stored relative to: the mean
+// of the rows of the first write (the one at position 0) except row 0, the
+// attention sink, whose key is unlike the others; zero when that write has
+// one row. The mean is summed in float64 in row order.
+//
+// Keys share a large common component (in the slowly rotating rope pairs);
+// coding k−c instead of k takes it out of the quantization error, and the
+// attention does not change: every score of a query moves by the same q·c,
+// which the softmax cancels. (An attention with a logit softcap is not
+// shift-invariant; it must not read turbo keys.)
+func KVCenter(c, x []float32, rows int) {
+	d := len(c)
+	for i := range c {
+		var s float64
+		for r := 1; r < rows; r++ {
+			s += float64(x[r*d+i])
+		}
+		if rows > 1 {
+			s /= float64(rows - 1)
+		}
+		c[i] = float32(s)
+	}
+}
+
+// kvCenterBytes returns the bytes of a turbo cache (of ctx key rows, row
+// bytes rb) that hold its center.
+func kvCenterBytes(cache []byte, ctx, rb, kvd int) []byte { return cache[ctx*rb : ctx*rb+4*kvd] }
+
+// KVWriteCenter stores or loads the center of a turbo cache (ctx key rows of
+// rb bytes) into c: at position 0 it computes it from the rows x and stores
+// it, later it reads it back. Only the writer of position 0 stores (store).
+func KVWriteCenter(cache []byte, ctx, rb int, c, x []float32, rows, pos int, store bool) {
+	cb := kvCenterBytes(cache, ctx, rb, len(c))
+	if pos == 0 {
+		KVCenter(c, x, rows)
+		if store {
+			for i, v := range c {
+				binary.LittleEndian.PutUint32(cb[4*i:], math.Float32bits(v))
+			}
+		}
+		return
+	}
+	for i := range c {
+		c[i] = math.Float32frombits(binary.LittleEndian.Uint32(cb[4*i:]))
+	}
 }
 
 // kvWriteInfer checks a kv_write into a cache stored as a.Cache: x holds
@@ -29,7 +90,7 @@ func kvWriteInfer(cache, x TensorType, a Attrs) (TensorType, error) {
 	if x.DType != quant.F32 || len(x.Shape) != 2 || a.NHead <= 0 || x.Shape[1] != a.NHead*a.HeadDim {
 		return TensorType{}, fmt.Errorf("kv_write: rows %s do not hold %d heads of %d", x, a.NHead, a.HeadDim)
 	}
-	if len(cache.Shape) != 2 || !cache.Equal(KVCacheType(a.Cache, cache.Shape[0], a.NHead, a.HeadDim)) {
+	if len(cache.Shape) != 2 || !cache.Equal(KVCacheType(a.Cache, cache.Shape[0]-KVCenterRows(a.Cache, a.NHead, a.HeadDim), a.NHead, a.HeadDim)) {
 		return TensorType{}, fmt.Errorf("kv_write: cache %s is not a %s cache of %d heads of %d", cache, a.Cache, a.NHead, a.HeadDim)
 	}
 	if x.Shape[0] > cache.Shape[0] {
@@ -46,10 +107,10 @@ func attentionCachesInfer(k, v TensorType, a Attrs) error {
 	if err := a.VType.Check(a.HeadDim, true); err != nil {
 		return fmt.Errorf("attention: values: %w", err)
 	}
-	if len(k.Shape) != 2 || len(v.Shape) != 2 || k.Shape[0] != v.Shape[0] {
-		return fmt.Errorf("attention: caches k %s, v %s must be 2-D of one length", k, v)
+	if len(k.Shape) != 2 || len(v.Shape) != 2 {
+		return fmt.Errorf("attention: caches k %s, v %s must be 2-D", k, v)
 	}
-	if want := KVCacheType(a.KType, k.Shape[0], a.NKVHead, a.HeadDim); !k.Equal(want) {
+	if want := KVCacheType(a.KType, v.Shape[0], a.NKVHead, a.HeadDim); !k.Equal(want) {
 		return fmt.Errorf("attention: key cache %s, want %s (%s)", k, want, a.KType)
 	}
 	if want := KVCacheType(a.VType, v.Shape[0], a.NKVHead, a.HeadDim); !v.Equal(want) {
@@ -77,17 +138,24 @@ func WordBytes(f []float32) []byte {
 }
 
 // KVWriteRow packs one row of nHead head vectors x into a cache row of
-// format t. signs[h] are head h's rotation signs (turbo only); tmp holds a
-// head of scratch.
-func KVWriteRow(t kvquant.Type, dst []byte, x []float32, nHead int, signs [][]float32, tmp []float32) {
+// format t. Turbo keys are stored relative to center (nHead·head_dim
+// values, from KVWriteCenter) and rotated with signs[h]; tmp holds two heads
+// of scratch.
+func KVWriteRow(t kvquant.Type, dst []byte, x []float32, nHead int, signs [][]float32, center, tmp []float32) {
 	hd := len(x) / nHead
 	hb := t.HeadBytes(hd)
 	for h := 0; h < nHead; h++ {
+		xh := x[h*hd : (h+1)*hd]
 		var s []float32
 		if signs != nil {
 			s = signs[h]
+			c := tmp[hd : 2*hd]
+			for i, v := range xh {
+				c[i] = v - center[h*hd+i]
+			}
+			xh = c
 		}
-		kvquant.Pack(t, dst[h*hb:(h+1)*hb], x[h*hd:(h+1)*hd], s, tmp)
+		kvquant.Pack(t, dst[h*hb:(h+1)*hb], xh, s, tmp[:hd])
 	}
 }
 

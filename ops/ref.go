@@ -169,16 +169,22 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpKVWrite:
 		pos := int(in[2].I[0])
 		rows, d := in[1].Type.Shape[0], in[1].Type.Shape[1]
-		if pos < 0 || pos+rows > in[0].Type.Shape[0] {
-			return fmt.Errorf("kv_write: rows [%d,%d) exceed cache length %d", pos, pos+rows, in[0].Type.Shape[0])
+		ctx := in[0].Type.Shape[0] - KVCenterRows(a.Cache, a.NHead, a.HeadDim)
+		if pos < 0 || pos+rows > ctx {
+			return fmt.Errorf("kv_write: rows [%d,%d) exceed cache length %d", pos, pos+rows, ctx)
 		}
 		if a.Cache != kvquant.F32 {
 			copy(out.Raw, in[0].Raw)
 			rb := int(in[0].Type.Bytes()) / in[0].Type.Shape[0]
 			signs := KVSigns(a.Cache, a.Layer, a.NHead, a.HeadDim)
-			tmp := make([]float32, a.HeadDim)
+			tmp := make([]float32, 2*a.HeadDim)
+			var center []float32
+			if a.Cache.Turbo() {
+				center = make([]float32, d)
+				KVWriteCenter(out.Raw, ctx, rb, center, in[1].F, rows, pos, true)
+			}
 			for t := 0; t < rows; t++ {
-				KVWriteRow(a.Cache, out.Raw[(pos+t)*rb:(pos+t+1)*rb], in[1].F[t*d:(t+1)*d], a.NHead, signs, tmp)
+				KVWriteRow(a.Cache, out.Raw[(pos+t)*rb:(pos+t+1)*rb], in[1].F[t*d:(t+1)*d], a.NHead, signs, center, tmp)
 			}
 			break
 		}
@@ -187,8 +193,8 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpAttention:
 		pos := int(in[3].I[0])
 		T := in[0].Type.Shape[0]
-		if pos < 0 || pos+T > in[1].Type.Shape[0] {
-			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[1].Type.Shape[0])
+		if pos < 0 || pos+T > in[2].Type.Shape[0] { // the value cache: a turbo key cache has center rows after its keys
+			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[2].Type.Shape[0])
 		}
 		scores := make([]float32, AttentionScratch(pos+T, a.HeadDim))
 		qd := a.NHead * a.HeadDim

@@ -125,7 +125,9 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 			default:
 				return nil, fmt.Errorf("cpu: load %s: state %q: type %s not supported", p.Name, b.Name, b.Type.DType)
 			}
-			e.ctx = max(e.ctx, b.Type.Shape[0])
+			if e.ctx == 0 || b.Type.Shape[0] < e.ctx { // turbo key caches have center rows after the keys
+				e.ctx = b.Type.Shape[0]
+			}
 		}
 	}
 	if e.tokID < 0 || e.posID < 0 {
@@ -140,8 +142,11 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 		if s.Op == ops.OpAttention {
 			maxRow = max(maxRow, ops.AttentionScratch(e.ctx, s.Attrs.HeadDim))
 		}
-		if s.Op == ops.OpRopeKVWrite { // cos/sin, the rotated row, a head of packing scratch
-			maxRow = max(maxRow, s.Attrs.RopeDims+2*p.Buffers[s.In[1]].Type.Cols())
+		if s.Op == ops.OpRopeKVWrite { // cos/sin, the rotated row, two heads of packing scratch
+			maxRow = max(maxRow, s.Attrs.RopeDims+p.Buffers[s.In[1]].Type.Cols()+2*s.Attrs.HeadDim)
+		}
+		if s.Op == ops.OpKVWrite { // two heads of packing scratch, the center
+			maxRow = max(maxRow, 2*s.Attrs.HeadDim+p.Buffers[s.In[1]].Type.Cols())
 		}
 	}
 	for i := 0; i < n; i++ {

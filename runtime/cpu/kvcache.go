@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"fmt"
+
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/quant"
 	"github.com/kiln-ml/kiln/runtime/cpu/simd"
@@ -17,24 +19,40 @@ var kvKernels = ops.KVKernels{
 
 // kvWritePacked packs rows pos.. of x into a cache of format a.Cache, one
 // chunk per row. The rotation signs are made here, at load.
+// Turbo keys are stored relative to the cache's center: every chunk of the
+// write at position 0 computes it (chunk 0 also stores it), later writes
+// read it back.
 func (e *Executable) kvWritePacked(in []*view, inT []ops.TensorType, a ops.Attrs) (task, error) {
 	d := inT[1].Cols()
+	rows := inT[1].Rows()
 	rb := int(inT[0].Bytes()) / inT[0].Shape[0]
+	ctx := inT[0].Shape[0] - ops.KVCenterRows(a.Cache, a.NHead, a.HeadDim)
 	signs := ops.KVSigns(a.Cache, a.Layer, a.NHead, a.HeadDim)
-	return task{chunks: inT[1].Rows(), run: func(c, w int) {
-		pos := int(in[2].i[0]) + c
-		ops.KVWriteRow(a.Cache, in[0].b[pos*rb:(pos+1)*rb], in[1].f[c*d:(c+1)*d], a.NHead, signs, e.scratch[w][:a.HeadDim])
+	return task{chunks: rows, run: func(c, w int) {
+		p0 := int(in[2].i[0])
+		sc := e.scratch[w]
+		var center []float32
+		if a.Cache.Turbo() {
+			center = sc[2*a.HeadDim : 2*a.HeadDim+d]
+			ops.KVWriteCenter(in[0].b, ctx, rb, center, in[1].f, rows, p0, c == 0)
+		}
+		pos := p0 + c
+		ops.KVWriteRow(a.Cache, in[0].b[pos*rb:(pos+1)*rb], in[1].f[c*d:(c+1)*d], a.NHead, signs, center, sc[:2*a.HeadDim])
 	}}, nil
 }
 
-// ropeKVWritePacked rotates row c of x into scratch, then packs it into the cache.
+// ropeKVWritePacked rotates row c of x into scratch, then packs it into the
+// cache. Turbo caches are never fused with rope (their center needs every
+// row before the first is packed).
 func (e *Executable) ropeKVWritePacked(in []*view, ff *view, inT []ops.TensorType, a ops.Attrs) (task, error) {
+	if a.Cache.Turbo() {
+		return task{}, fmt.Errorf("rope_kv_write into a %s cache", a.Cache)
+	}
 	d := inT[1].Cols()
 	rb := int(inT[0].Bytes()) / inT[0].Shape[0]
-	signs := ops.KVSigns(a.Cache, a.Layer, a.NHead, a.HeadDim)
 	return task{chunks: inT[1].Rows(), run: func(c, w int) {
 		sc := e.scratch[w]
-		cs, row, tmp := sc[:a.RopeDims], sc[a.RopeDims:a.RopeDims+d], sc[a.RopeDims+d:a.RopeDims+d+a.HeadDim]
+		cs, row, tmp := sc[:a.RopeDims], sc[a.RopeDims:a.RopeDims+d], sc[a.RopeDims+d:a.RopeDims+d+2*a.HeadDim]
 		var f []float32
 		if ff != nil {
 			f = ff.f
@@ -45,7 +63,7 @@ func (e *Executable) ropeKVWritePacked(in []*view, ff *view, inT []ops.TensorTyp
 			o := h * a.HeadDim
 			ops.RopeHead(row[o:o+a.HeadDim], in[1].f[c*d+o:c*d+o+a.HeadDim], cs, a.RopeMode)
 		}
-		ops.KVWriteRow(a.Cache, in[0].b[pos*rb:(pos+1)*rb], row, a.NHead, signs, tmp)
+		ops.KVWriteRow(a.Cache, in[0].b[pos*rb:(pos+1)*rb], row, a.NHead, nil, nil, tmp)
 	}}, nil
 }
 
