@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("-n 0: stdout %q, stderr %q", out, errs)
 	}
 	// -v adds the model line.
-	if _, errs := mustRun(t, "run", "-m", m, "-p", "Once", "-n", "2", "-v", "-t", "2"); !strings.Contains(errs, "5 layers") || !strings.Contains(errs, "KV cache") {
+	if _, errs := mustRun(t, "run", "-m", m, "-p", "Once", "-n", "2", "-v", "-t", "2"); !strings.Contains(errs, "5 layers") || !strings.Contains(errs, "KV cache") || !strings.Contains(errs, "k f16, v f16: 320 + 320 bytes per token") {
 		t.Errorf("-v: stderr %q", errs)
 	}
 }
@@ -416,6 +416,11 @@ func TestBench(t *testing.T) {
 	if len(rows) != 2 || rows[0].Test != "pp16" || rows[1].Test != "tg8" || rows[0].TPS <= 0 {
 		t.Errorf("rows %+v", rows)
 	}
+	// At a depth, with an f32 cache: the table names both.
+	out, _ = mustRun(t, "bench", "-m", m, "-p", "", "-n", "4", "-d", "20", "-t", "1", "-r", "1", "-ctk", "f32", "--cache-type-v", "f32")
+	if !strings.Contains(out, "tg4 @ d20 k:f32 v:f32") {
+		t.Errorf("bench table does not name the depth and cache types:\n%s", out)
+	}
 }
 
 func TestBadFlags(t *testing.T) {
@@ -473,6 +478,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"graph", "-m", m, "--after", "nosuch"}, 2, []string{`unknown pass "nosuch"`}},
 		{[]string{"graph", "-m", m, "--after", "quantize-activations", "--passes=-quantize-activations"}, 1, []string{`"quantize-activations" is switched off`}},
 		{[]string{"bench", "-m", m, "-t", "0"}, 2, []string{"-t"}},
+		{[]string{"run", "-m", m, "-p", "x", "-ctk", "q9"}, 2, []string{"-ctk", `unknown KV cache type "q9"`, "turbo_kv_4b"}},
+		{[]string{"ppl", "-m", m, "-f", "x", "--cache-type-v", "turbo_kv_4b"}, 2, []string{"-ctv", "turbo_kv_4b is for keys only"}},
+		{[]string{"bench", "-m", m, "-k", "bogus"}, 2, []string{`unknown KV cache type "bogus"`}},
+		{[]string{"bench", "-m", m, "-d", "-1"}, 2, []string{"-d"}},
+		{[]string{"logits", "-m", m, "--tokens", "1", "-k", "turbo_kv_4b"}, 1, []string{"key cache", "power-of-two head size", "have 8"}},
 		{[]string{"inspect"}, 2, []string{"kiln inspect FILE"}},
 		{[]string{"inspect", m, m}, 2, []string{"unexpected argument"}},
 	}
