@@ -5,7 +5,11 @@ import (
 	"github.com/kiln-ml/kiln/ops/kvquant"
 )
 
-var turbo4Codebook = kvquant.Codebook(4)
+var (
+	turbo3Codebook = kvquant.Codebook(3)
+	turbo4Codebook = kvquant.Codebook(4)
+	turbo5Codebook = kvquant.Codebook(5)
+)
 
 // TurboDot is kvquant.TurboDot: the score of a rotated query against one
 // packed turbo key, in the same lane order (4-bit codes vectorized).
@@ -32,13 +36,24 @@ func AxpyF16(acc []float32, p float32, v []byte) {
 }
 
 // TurboScores is ops.TurboScores: out[j] = TurboDot(bits, keys[j·stride:], qr)
-// for j < len(out) (4-bit codes vectorized, all keys in one call).
+// for j < len(out), all keys in one call (vectorized for head sizes that
+// are multiples of 32).
 func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 	n := len(qr)
-	if useAVX2 && bits == 4 && n >= 16 && n%16 == 0 && len(out) > 0 {
-		_ = keys[(len(out)-1)*stride+kvquant.Turbo4.HeadBytes(n)-1]
-		turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[0], &out[0])
-		return
+	if useAVX2 && n >= 32 && n%32 == 0 && len(out) > 0 {
+		t := kvquant.Type(int(kvquant.Turbo3) + bits - 3)
+		_ = keys[(len(out)-1)*stride+t.HeadBytes(n)-1]
+		switch bits {
+		case 3:
+			turboScores3AVX2(len(out), n/32, &keys[0], stride, &qr[0], &turbo3Codebook[0], &out[0])
+			return
+		case 4:
+			turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[0], &out[0])
+			return
+		case 5:
+			turboScores5AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo5Codebook[0], &out[0])
+			return
+		}
 	}
 	ops.TurboScores(bits, keys, stride, qr, out)
 }

@@ -14,3 +14,13 @@ func axpyF16AVX2(n8 int, p float32, v *byte, acc *float32)
 //
 //go:noescape
 func turboScores4AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
+
+// turboScores3AVX2 is turboScores4AVX2 for 3-bit codes (n32 groups of 32 coordinates).
+//
+//go:noescape
+func turboScores3AVX2(nkeys, n32 int, keys *byte, stride int, q, cb, out *float32)
+
+// turboScores5AVX2 is turboScores4AVX2 for 5-bit codes.
+//
+//go:noescape
+func turboScores5AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)

@@ -123,3 +123,161 @@ codeloop:
 donek:
 	VZEROUPPER
 	RET
+
+DATA turboLane<>+0(SB)/4, $0
+DATA turboLane<>+4(SB)/4, $1
+DATA turboLane<>+8(SB)/4, $2
+DATA turboLane<>+12(SB)/4, $3
+DATA turboLane<>+16(SB)/4, $4
+DATA turboLane<>+20(SB)/4, $5
+DATA turboLane<>+24(SB)/4, $6
+DATA turboLane<>+28(SB)/4, $7
+GLOBL turboLane<>(SB), RODATA|NOPTR, $32
+
+DATA turboLaneTop<>+0(SB)/4, $31
+DATA turboLaneTop<>+4(SB)/4, $30
+DATA turboLaneTop<>+8(SB)/4, $29
+DATA turboLaneTop<>+12(SB)/4, $28
+DATA turboLaneTop<>+16(SB)/4, $27
+DATA turboLaneTop<>+20(SB)/4, $26
+DATA turboLaneTop<>+24(SB)/4, $25
+DATA turboLaneTop<>+28(SB)/4, $24
+GLOBL turboLaneTop<>(SB), RODATA|NOPTR, $32
+
+// The end of one key's sum: acc0+acc1 reduced as turboDot4AVX2, times the
+// fp16 scale at (R10), stored to (R13).
+#define TURBO_STORE \
+	VADDPS Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X0, X1, X1 \
+	VMOVHLPS X1, X1, X2 \
+	VADDPS X2, X1, X1 \
+	VMOVSHDUP X1, X2 \
+	VADDSS X2, X1, X1 \
+	MOVWLZX (R10), AX \
+	VMOVD AX, X3 \
+	VCVTPH2PS X3, X3 \
+	VMULSS X1, X3, X3 \
+	VMOVSS X3, (R13)
+
+// One vector of 8 3-bit codes: low 2 bits in Y2 shifted right by sh, the
+// high bit from the plane byte at hb (bit l for lane l); acc += q·level.
+#define TURBO3_VEC(sh, hb, qoff, acc) \
+	VPSRLD $sh, Y2, Y4 \
+	VPAND Y11, Y4, Y4 \
+	VPBROADCASTB hb, Y5 \
+	VPSRLVD Y12, Y5, Y5 \
+	VPSLLD $2, Y5, Y5 \
+	VPOR Y5, Y4, Y4 \
+	VPERMPS Y8, Y4, Y4 \
+	VFMADD231PS qoff(DI), Y4, acc
+
+// func turboScores3AVX2(nkeys, n32 int, keys *byte, stride int, q, cb, out *float32)
+// 3-bit codes: per 32 coordinates 8 bytes of 2-bit fields (byte k holds
+// coordinates k, k+8, k+16, k+24 from the low bits up) and, d/4 bytes
+// after the codes start, the plane of high bits. Vector m of a group goes to
+// accumulator m%2, as kvquant.TurboDot orders it. VPERMPS reads bits 0..2.
+TEXT ·turboScores3AVX2(SB), NOSPLIT, $0-56
+	MOVQ nkeys+0(FP), R8
+	MOVQ n32+8(FP), R9
+	MOVQ keys+16(FP), R10
+	MOVQ stride+24(FP), R11
+	MOVQ q+32(FP), R12
+	MOVQ cb+40(FP), DX
+	MOVQ out+48(FP), R13
+	VMOVUPS (DX), Y8
+	MOVL $3, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	VMOVDQU turboLane<>(SB), Y12
+	MOVQ R9, R14
+	SHLQ $3, R14               // the high plane: d/4 = 8·n32 bytes after the codes
+	TESTQ R8, R8
+	JEQ done3
+key3:
+	LEAQ 2(R10), SI
+	LEAQ (SI)(R14*1), BX
+	MOVQ R12, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+code3:
+	VPMOVZXBD (SI), Y2
+	TURBO3_VEC(0, (BX), 0, Y0)
+	TURBO3_VEC(2, 1(BX), 32, Y1)
+	TURBO3_VEC(4, 2(BX), 64, Y0)
+	TURBO3_VEC(6, 3(BX), 96, Y1)
+	ADDQ $8, SI
+	ADDQ $4, BX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ code3
+	TURBO_STORE
+	ADDQ R11, R10
+	ADDQ $4, R13
+	DECQ R8
+	JNZ key3
+done3:
+	VZEROUPPER
+	RET
+
+// One vector of 8 5-bit codes: the low 4 bits in Y4 (upper bits ignored),
+// bit 4 from the plane byte at hb; level by four VPERMPS and three blends.
+#define TURBO5_VEC(hb, qoff, acc) \
+	VPSLLD $28, Y4, Y5 \
+	VPERMPS Y8, Y4, Y6 \
+	VPERMPS Y9, Y4, Y7 \
+	VBLENDVPS Y5, Y7, Y6, Y6 \
+	VPERMPS Y10, Y4, Y7 \
+	VPERMPS Y11, Y4, Y3 \
+	VBLENDVPS Y5, Y3, Y7, Y7 \
+	VPBROADCASTB hb, Y5 \
+	VPSLLVD Y12, Y5, Y5 \
+	VBLENDVPS Y5, Y7, Y6, Y6 \
+	VFMADD231PS qoff(DI), Y6, acc
+
+// func turboScores5AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
+// 5-bit codes: the low 4 bits in the 4-bit layout, then d/8 bytes of bit 4.
+TEXT ·turboScores5AVX2(SB), NOSPLIT, $0-56
+	MOVQ nkeys+0(FP), R8
+	MOVQ n16+8(FP), R9
+	MOVQ keys+16(FP), R10
+	MOVQ stride+24(FP), R11
+	MOVQ q+32(FP), R12
+	MOVQ cb+40(FP), DX
+	MOVQ out+48(FP), R13
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	VMOVUPS 64(DX), Y10
+	VMOVUPS 96(DX), Y11
+	VMOVDQU turboLaneTop<>(SB), Y12
+	MOVQ R9, R14
+	SHLQ $3, R14               // the high plane: d/2 = 8·n16 bytes after the codes
+	TESTQ R8, R8
+	JEQ done5
+key5:
+	LEAQ 2(R10), SI
+	LEAQ (SI)(R14*1), BX
+	MOVQ R12, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+code5:
+	VPMOVZXBD (SI), Y2
+	VMOVDQA Y2, Y4
+	TURBO5_VEC((BX), 0, Y0)
+	VPSRLD $4, Y2, Y4
+	TURBO5_VEC(1(BX), 32, Y1)
+	ADDQ $8, SI
+	ADDQ $2, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ code5
+	TURBO_STORE
+	ADDQ R11, R10
+	ADDQ $4, R13
+	DECQ R8
+	JNZ key5
+done5:
+	VZEROUPPER
+	RET

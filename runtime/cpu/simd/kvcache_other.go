@@ -13,3 +13,11 @@ func axpyF16AVX2(n8 int, p float32, v *byte, acc *float32) {
 func turboScores4AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
 	panic("simd: no AVX2 on this architecture")
 }
+
+func turboScores3AVX2(nkeys, n32 int, keys *byte, stride int, q, cb, out *float32) {
+	panic("simd: no AVX2 on this architecture")
+}
+
+func turboScores5AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
+	panic("simd: no AVX2 on this architecture")
+}
