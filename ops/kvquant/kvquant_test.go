@@ -75,3 +75,21 @@ func TestTurboRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCodebooksAreOdd: the sign-and-magnitude codes rely on level k being
+// minus level 2^b-1-k exactly.
+func TestCodebooksAreOdd(t *testing.T) {
+	for bits := 3; bits <= 5; bits++ {
+		cb := Codebook(bits)
+		for k := range cb {
+			if cb[k] != -cb[len(cb)-1-k] {
+				t.Errorf("%d bits: level %d = %v, level %d = %v", bits, k, cb[k], len(cb)-1-k, cb[len(cb)-1-k])
+			}
+		}
+		for k := 0; k < len(cb); k++ {
+			if got := fromSignMag(bits, signMag(bits, uint8(k))); int(got) != k {
+				t.Errorf("%d bits: level %d round-trips to %d", bits, k, got)
+			}
+		}
+	}
+}

@@ -20,6 +20,11 @@ import (
 //	        high bit (bit i of the plane is coordinate i's).
 //	5 bits: the 4-bit layout of the low 4 bits, then d/8 bytes of the high bit.
 //
+// The 4- and 5-bit codes are sign and magnitude: the top bit is the sign,
+// the rest index the positive half of the (odd) codebook, so a vector
+// kernel looks up half the levels and flips signs. Code returns the
+// ascending level index either way.
+//
 // The coordinates are those of z = H·(σ⊙x)/‖x‖: σ the head's random signs,
 // H the unnormalized Walsh–Hadamard matrix (H·H = d·I), so z has norm √d and
 // its coordinates are close to N(0,1) whatever x looks like.
@@ -127,7 +132,32 @@ func packTurbo(bits int, dst []byte, x, signs, tmp []float32) {
 	binary.LittleEndian.PutUint16(dst, quant.FP32ToFP16(float32(s)))
 }
 
+// signMag maps an ascending level index k of a 2^bits codebook to its sign
+// and magnitude form, and back (the map is its own inverse).
+func signMag(bits int, k uint8) uint8 {
+	if bits == 3 {
+		return k
+	}
+	half := uint8(1) << (bits - 1)
+	if k >= half {
+		return k - half
+	}
+	return half | (half - 1 - k)
+}
+
+func fromSignMag(bits int, s uint8) uint8 {
+	if bits == 3 {
+		return s
+	}
+	half := uint8(1) << (bits - 1)
+	if s&half != 0 {
+		return half - 1 - s&(half-1)
+	}
+	return half + s
+}
+
 func setCode(bits int, codes []byte, d, i int, k uint8) {
+	k = signMag(bits, k)
 	switch bits {
 	case 4:
 		codes[i/16*8+i%8] |= k << (4 * (i % 16 / 8))
@@ -145,11 +175,11 @@ func setCode(bits int, codes []byte, d, i int, k uint8) {
 func Code(bits int, codes []byte, d, i int) uint8 {
 	switch bits {
 	case 4:
-		return codes[i/16*8+i%8] >> (4 * (i % 16 / 8)) & 15
+		return fromSignMag(4, codes[i/16*8+i%8]>>(4*(i%16/8))&15)
 	case 3:
 		return codes[i/32*8+i%8]>>(2*(i%32/8))&3 | (codes[d/4+i/8]>>(i%8)&1)<<2
 	default:
-		return codes[i/16*8+i%8]>>(4*(i%16/8))&15 | (codes[d/2+i/8]>>(i%8)&1)<<4
+		return fromSignMag(5, codes[i/16*8+i%8]>>(4*(i%16/8))&15|(codes[d/2+i/8]>>(i%8)&1)<<4)
 	}
 }
 

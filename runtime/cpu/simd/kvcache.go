@@ -17,7 +17,7 @@ func TurboDot(bits int, k []byte, qr []float32) float32 {
 	n := len(qr)
 	if useAVX2 && bits == 4 && n >= 16 && n%16 == 0 {
 		_ = k[kvquant.Turbo4.HeadBytes(n)-1]
-		return kvquant.TurboScale(k) * turboDot4AVX2(n/16, &k[2], &qr[0], &turbo4Codebook[0])
+		return kvquant.TurboScale(k) * turboDot4AVX2(n/16, &k[2], &qr[0], &turbo4Codebook[8])
 	}
 	return kvquant.TurboDot(bits, k, qr)
 }
@@ -48,10 +48,10 @@ func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 			turboScores3AVX2(len(out), n/32, &keys[0], stride, &qr[0], &turbo3Codebook[0], &out[0])
 			return
 		case 4:
-			turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[0], &out[0])
+			turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &out[0])
 			return
 		case 5:
-			turboScores5AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo5Codebook[0], &out[0])
+			turboScores5AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo5Codebook[16], &out[0])
 			return
 		}
 	}

@@ -1,19 +1,32 @@
 #include "textflag.h"
 
+// One vector of 8 4-bit sign-and-magnitude codes in idx (upper bits are
+// ignored): level = cb⁺[code&7] with the sign bit (bit 3) xored in, then
+// acc += q·level. Y8 holds the positive levels, Y10 the sign bits.
+#define TURBO4_VEC(idx, qoff, acc) \
+	VPERMPS Y8, idx, Y4 \
+	VPSLLD $28, idx, Y5 \
+	VPAND Y10, Y5, Y5 \
+	VXORPS Y5, Y4, Y4 \
+	VFMADD231PS qoff(DI), Y4, acc
+
 // func turboDot4AVX2(n16 int, codes *byte, q *float32, cb *float32) float32
 // kvquant.TurboDot's sum for 4-bit codes, before the scale: per 16
 // coordinates, 8 bytes widen to dwords; the low nibbles are coordinates 0..7
-// (accumulator 0), the high nibbles 8..15 (accumulator 1). A code becomes
-// its level with two VPERMPS on the codebook halves (they read bits 0..2)
-// and a VBLENDVPS on bit 3; then acc = q·level + acc with one FMA. At the
-// end acc0+acc1, reduced high half onto low, then movehl, then movehdup.
+// (accumulator 0), the high nibbles 8..15 (accumulator 1). A code is sign
+// (bit 3) and magnitude (bits 0..2, which VPERMPS reads): its level is the
+// magnitude's entry of cb (the 8 positive levels) with the sign bit xored
+// in; then acc = q·level + acc with one FMA. At the end acc0+acc1, reduced
+// high half onto low, then movehl, then movehdup.
 TEXT ·turboDot4AVX2(SB), NOSPLIT, $0-36
 	MOVQ n16+0(FP), CX
 	MOVQ codes+8(FP), SI
 	MOVQ q+16(FP), DI
 	MOVQ cb+24(FP), DX
-	VMOVUPS (DX), Y8           // levels 0..7
-	VMOVUPS 32(DX), Y9         // levels 8..15
+	VMOVUPS (DX), Y8           // the positive levels
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10      // sign bits
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ CX, CX
@@ -21,16 +34,8 @@ TEXT ·turboDot4AVX2(SB), NOSPLIT, $0-36
 loop4:
 	VPMOVZXBD (SI), Y2         // 8 code bytes
 	VPSRLD $4, Y2, Y3          // high nibbles
-	VPERMPS Y8, Y2, Y4
-	VPERMPS Y9, Y2, Y5
-	VPSLLD $28, Y2, Y2         // bit 3 to the sign
-	VBLENDVPS Y2, Y5, Y4, Y4
-	VFMADD231PS (DI), Y4, Y0
-	VPERMPS Y8, Y3, Y6
-	VPERMPS Y9, Y3, Y7
-	VPSLLD $28, Y3, Y3
-	VBLENDVPS Y3, Y7, Y6, Y6
-	VFMADD231PS 32(DI), Y6, Y1
+	TURBO4_VEC(Y2, 0, Y0)
+	TURBO4_VEC(Y3, 32, Y1)
 	ADDQ $8, SI
 	ADDQ $64, DI
 	DECQ CX
@@ -68,7 +73,8 @@ loopf16:
 
 // func turboScores4AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
 // out[j] = f16(scale_j) · turboDot4 of key j (stride bytes apart): the
-// scale is the key's 2-byte header, the codes follow it.
+// scale is the key's 2-byte header, the codes follow it. cb: the 8
+// positive levels.
 TEXT ·turboScores4AVX2(SB), NOSPLIT, $0-56
 	MOVQ nkeys+0(FP), R8
 	MOVQ n16+8(FP), R9
@@ -78,7 +84,9 @@ TEXT ·turboScores4AVX2(SB), NOSPLIT, $0-56
 	MOVQ cb+40(FP), DX
 	MOVQ out+48(FP), R13
 	VMOVUPS (DX), Y8
-	VMOVUPS 32(DX), Y9
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
 	TESTQ R8, R8
 	JEQ donek
 keyloop:
@@ -90,16 +98,8 @@ keyloop:
 codeloop:
 	VPMOVZXBD (SI), Y2
 	VPSRLD $4, Y2, Y3
-	VPERMPS Y8, Y2, Y4
-	VPERMPS Y9, Y2, Y5
-	VPSLLD $28, Y2, Y2
-	VBLENDVPS Y2, Y5, Y4, Y4
-	VFMADD231PS (DI), Y4, Y0
-	VPERMPS Y8, Y3, Y6
-	VPERMPS Y9, Y3, Y7
-	VPSLLD $28, Y3, Y3
-	VBLENDVPS Y3, Y7, Y6, Y6
-	VFMADD231PS 32(DI), Y6, Y1
+	TURBO4_VEC(Y2, 0, Y0)
+	TURBO4_VEC(Y3, 32, Y1)
 	ADDQ $8, SI
 	ADDQ $64, DI
 	DECQ CX
@@ -221,23 +221,24 @@ done3:
 	VZEROUPPER
 	RET
 
-// One vector of 8 5-bit codes: the low 4 bits in Y4 (upper bits ignored),
-// bit 4 from the plane byte at hb; level by four VPERMPS and three blends.
+// One vector of 8 5-bit sign-and-magnitude codes: the low 4 bits in Y4
+// (upper bits ignored) index the 16 positive levels (Y8: 0..7, Y9: 8..15,
+// bit 3 picks), the sign is bit 4, from the plane byte at hb (bit l for
+// lane l, moved to bit 31 by Y12's shifts).
 #define TURBO5_VEC(hb, qoff, acc) \
-	VPSLLD $28, Y4, Y5 \
 	VPERMPS Y8, Y4, Y6 \
 	VPERMPS Y9, Y4, Y7 \
+	VPSLLD $28, Y4, Y5 \
 	VBLENDVPS Y5, Y7, Y6, Y6 \
-	VPERMPS Y10, Y4, Y7 \
-	VPERMPS Y11, Y4, Y3 \
-	VBLENDVPS Y5, Y3, Y7, Y7 \
 	VPBROADCASTB hb, Y5 \
 	VPSLLVD Y12, Y5, Y5 \
-	VBLENDVPS Y5, Y7, Y6, Y6 \
+	VPAND Y10, Y5, Y5 \
+	VXORPS Y5, Y6, Y6 \
 	VFMADD231PS qoff(DI), Y6, acc
 
 // func turboScores5AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
 // 5-bit codes: the low 4 bits in the 4-bit layout, then d/8 bytes of bit 4.
+// cb: the 16 positive levels.
 TEXT ·turboScores5AVX2(SB), NOSPLIT, $0-56
 	MOVQ nkeys+0(FP), R8
 	MOVQ n16+8(FP), R9
@@ -248,8 +249,9 @@ TEXT ·turboScores5AVX2(SB), NOSPLIT, $0-56
 	MOVQ out+48(FP), R13
 	VMOVUPS (DX), Y8
 	VMOVUPS 32(DX), Y9
-	VMOVUPS 64(DX), Y10
-	VMOVUPS 96(DX), Y11
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
 	VMOVDQU turboLaneTop<>(SB), Y12
 	MOVQ R9, R14
 	SHLQ $3, R14               // the high plane: d/2 = 8·n16 bytes after the codes

@@ -107,3 +107,13 @@ func BenchmarkTurboScores4(b *testing.B) {
 		TurboScores(4, keys, 2*typ.HeadBytes(hd), qr, out)
 	}
 }
+
+func BenchmarkDotF16Keys(b *testing.B) {
+	hd, n := 64, 1000
+	keys, q, out := make([]byte, n*2*hd*2), make([]byte, 2*hd), make([]float32, n)
+	for i := 0; i < b.N; i++ {
+		for j := range out {
+			out[j] = DotF16(hd, keys[j*4*hd:], q)
+		}
+	}
+}
