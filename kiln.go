@@ -1,8 +1,12 @@
 // Package kiln loads GGUF models and runs them: build the architecture's
 // graph, lower it once per shape class, and step it on a runtime.
 //
+// Load a model once; each Session is one sequence with its own KV cache, and
+// sessions of one Model may run at once from their own goroutines:
+//
 //	m, err := kiln.Load("model.gguf", kiln.Options{})
-//	s := m.NewSession()
+//	s, err := m.NewSession()
+//	for text, err := range s.GenerateText(ctx, "Once upon a time", kiln.GenerateOptions{MaxTokens: 64}) { ... }
 //	logits, err := s.Eval(ids, false)
 package kiln
 
@@ -15,8 +19,8 @@ import (
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/models"
+	_ "github.com/kiln-ml/kiln/models/all" // registers every architecture
 	"github.com/kiln-ml/kiln/models/gguf"
-	_ "github.com/kiln-ml/kiln/models/llama" // registers "llama"
 	"github.com/kiln-ml/kiln/models/tokenizer"
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/kvquant"
@@ -32,9 +36,15 @@ type Options struct {
 	Context int
 	// DisablePasses switches lowering passes off by name.
 	DisablePasses []string
+	// Backend runs the programs: "cpu" (or ""), "cuda", "metal", or "auto"
+	// (a GPU backend that starts, else the CPU).
+	Backend string
+	// GPUSync is how a GPU backend submits a step: "graph" (or ""), "stream" or "per-op".
+	GPUSync string
 	// CacheTypeK and CacheTypeV are the KV cache formats: "f32", "f16",
 	// "q8_0", "q4_0", and for keys also "turbo_kv_3b", "turbo_kv_4b",
-	// "turbo_kv_5b". Empty means f16.
+	// "turbo_kv_5b". Empty means f16 on the CPU and f32 on a GPU backend,
+	// whose kernels read f32 caches only so far.
 	CacheTypeK, CacheTypeV string
 }
 
@@ -52,6 +62,8 @@ type Model struct {
 	rt   *cpu.Runtime
 	mu   sync.Mutex // guards exes
 	exes map[models.Shape]krt.Executable
+	// gpu, when set, loads the programs instead of rt (see backend.go).
+	gpu gpuBackend
 	// stepMu serializes steps: executables share one arena per shape class,
 	// so a step and the copy of its outputs must not interleave with another.
 	stepMu sync.Mutex
@@ -147,11 +159,33 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 		threads = goruntime.NumCPU()
 	}
 	m := &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}, kt: kt, vt: vt}
+	if m.gpu, err = openBackend(opt); err != nil {
+		m.rt.Close()
+		return nil, err
+	}
+	if m.gpu != nil {
+		// The GPU attention kernels read f32 caches: the default becomes
+		// f32 there, and a quantized cache asked for is an error.
+		if opt.CacheTypeK == "" {
+			m.kt = kvquant.F32
+		}
+		if opt.CacheTypeV == "" {
+			m.vt = kvquant.F32
+		}
+		if m.kt != kvquant.F32 || m.vt != kvquant.F32 {
+			m.rt.Close()
+			m.gpu.Close()
+			return nil, fmt.Errorf("KV cache k %s, v %s: the GPU backends support f32 caches only; use the CPU backend for quantized caches", m.kt, m.vt)
+		}
+	}
 	// Build and load the decode program now: every session needs it, and a
 	// missing or misshapen weight or a bad pass name fails at load, naming
 	// the tensor or pass, rather than at the first Eval.
 	if _, err := m.executable(1, false); err != nil {
 		m.rt.Close()
+		if m.gpu != nil {
+			m.gpu.Close()
+		}
 		return nil, err
 	}
 	return m, nil
@@ -162,6 +196,9 @@ func (m *Model) Close() error {
 	var err error
 	m.close.Do(func() {
 		m.rt.Close()
+		if m.gpu != nil {
+			m.gpu.Close()
+		}
 		err = m.File.Close()
 	})
 	return err
@@ -247,7 +284,12 @@ func (m *Model) executable(tokens int, all bool) (krt.Executable, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := m.rt.Load(p, models.Params{F: m.File})
+	var e krt.Executable
+	if m.gpu != nil {
+		e, err = m.gpu.Load(p, models.Params{F: m.File})
+	} else {
+		e, err = m.rt.Load(p, models.Params{F: m.File})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +304,9 @@ type Session struct {
 	pos   int
 	// logits holds the rows Eval returns; reused to avoid per-call allocation.
 	logits []float32
+	// hist is the ids evaluated so far (capacity Ctx, so appends never allocate).
+	hist []int32
+	last GenerationStats
 }
 
 // NewSession starts an empty sequence.
@@ -270,7 +315,7 @@ func (m *Model) NewSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{m: m, state: e.NewState()}, nil
+	return &Session{m: m, state: e.NewState(), hist: make([]int32, 0, m.Ctx)}, nil
 }
 
 // Pos is the number of tokens evaluated so far.
@@ -280,6 +325,7 @@ func (s *Session) Pos() int { return s.pos }
 func (s *Session) Reset() {
 	s.state.Reset()
 	s.pos = 0
+	s.hist = s.hist[:0]
 }
 
 // KVBytes is the memory the KV cache holds.
@@ -331,6 +377,7 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 			return nil, err
 		}
 		s.pos += n
+		s.hist = append(s.hist, tokens[done:done+n]...)
 		done += n
 	}
 	return s.logits, nil

@@ -66,6 +66,27 @@ func (b *Builder) Param(name string) *Node {
 	return b.add(&Node{Name: name, Kind: Param, Type: t})
 }
 
+// HasParam reports whether the model has a weight of that name.
+func (b *Builder) HasParam(name string) bool {
+	_, ok := b.params.ParamType(name)
+	return ok
+}
+
+// CheckParam records an error unless the model has a weight of that name
+// and shape; it adds no node (for a weight the graph reads through views).
+func (b *Builder) CheckParam(name string, shape ...int) {
+	if b.err != nil {
+		return
+	}
+	t, ok := b.params.ParamType(name)
+	switch {
+	case !ok:
+		b.fail(fmt.Errorf("graph %s: missing tensor %q", b.g.Name, name))
+	case !equalShape(t.Shape, shape):
+		b.fail(fmt.Errorf("graph %s: tensor %q has shape %v, want %v", b.g.Name, name, t.Shape, shape))
+	}
+}
+
 // OptionalParam is Param for weights a model may lack; it returns nil when absent.
 func (b *Builder) OptionalParam(name string) *Node {
 	if _, ok := b.params.ParamType(name); !ok || b.err != nil {

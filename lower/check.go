@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kiln-ml/kiln/graph"
+	"github.com/kiln-ml/kiln/ops"
 )
 
 // checkProgram verifies the invariants the program passes promise, like
@@ -70,6 +71,7 @@ func checkSchedule(p *Program) error {
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		for _, b := range s.In {
+			b = p.Root(b) // a view is written by whoever writes its parent
 			for _, w := range writers[b] {
 				if w == s {
 					continue // kv_write reads the cache it writes
@@ -96,6 +98,10 @@ func checkSchedule(p *Program) error {
 	for _, node := range p.Graph.Nodes {
 		level[node] = -1
 		if node.Kind != graph.Compute {
+			continue
+		}
+		if ops.IsView(node.Op) {
+			level[node] = level[node.Inputs[0]]
 			continue
 		}
 		n++
@@ -140,6 +146,12 @@ func checkMemPlan(p *Program) error {
 	var sum, aligned int64
 	for i := range p.Buffers {
 		b := &p.Buffers[i]
+		if b.View {
+			if err := checkView(p, b, last[b.ID]); err != nil {
+				return err
+			}
+			continue
+		}
 		if b.Space != Arena {
 			continue
 		}
@@ -176,6 +188,27 @@ func checkMemPlan(p *Program) error {
 	}
 	if p.ArenaSize > aligned {
 		return fmt.Errorf("arena of %d bytes exceeds the %d of the aligned intermediates end to end", p.ArenaSize, aligned)
+	}
+	return nil
+}
+
+// checkView verifies a view: it lies inside its parent, nothing writes it
+// directly, and the parent's storage stays live while the view is read.
+func checkView(p *Program, b *Buffer, lastRead int) error {
+	par := &p.Buffers[b.Parent]
+	if b.Parent >= b.ID || par.Space != Arena {
+		return fmt.Errorf("view %q: parent %q must be an earlier arena buffer", b.Name, par.Name)
+	}
+	if b.ViewOffset < 0 || b.ViewOffset+b.Size > par.Size || b.Offset != par.Offset+b.ViewOffset {
+		return fmt.Errorf("view %q (bytes [%d,%d) at %d) is not inside %q (%d bytes at %d)", b.Name, b.ViewOffset, b.ViewOffset+b.Size, b.Offset, par.Name, par.Size, par.Offset)
+	}
+	for _, s := range p.Steps {
+		if s.Out == b.ID {
+			return fmt.Errorf("step %q writes view %q", s.Name, b.Name)
+		}
+	}
+	if lastRead > par.Last {
+		return fmt.Errorf("view %q is read at level %d, but %q is live only to %d", b.Name, lastRead, par.Name, par.Last)
 	}
 	return nil
 }

@@ -67,8 +67,9 @@ var passes = []Pass{
 	{Name: "fuse-rms-norm-mul", Run: fuseRMSNormMul, Help: "fold the weight multiply into rms_norm"},
 	{Name: "fuse-swiglu", Run: fuseSwiGLU, Help: "fold silu(gate)*up into one swiglu"},
 	{Name: "fuse-rope-kv-write", Run: fuseRopeKVWrite, Help: "rotate K rows straight into the cache"},
-	{Name: "fold-residual-add", Run: foldResidualAdd, Help: "add the residual as the matmul produces each output"},
+	{Name: "fold-residual-add", Run: foldResidualAdd, Help: "add the residual (or a bias) as the matmul produces each output"},
 	{Name: "quantize-activations", Run: quantizeActivations, Help: "quantize matmul inputs once to the weight's dot format (shared by matmuls of the same input)"},
+	{Name: "merge-matmuls", Run: mergeMatMuls, Help: "merge matmuls sharing an input and weight format (Q/K/V, gate/up) into one step"},
 	{Name: "schedule", Required: true, Run: schedule, Help: "order steps into levels of independent kernels"},
 	{Name: "memplan", Required: true, Run: memplan, Help: "pack intermediates into one arena by liveness"},
 }
@@ -81,6 +82,9 @@ var passOrder = [][2]string{
 	{"fuse-rope-kv-write", "schedule"},
 	{"fold-residual-add", "quantize-activations"},
 	{"quantize-activations", "schedule"},
+	{"fold-residual-add", "merge-matmuls"},
+	{"quantize-activations", "merge-matmuls"},
+	{"merge-matmuls", "schedule"},
 	{"schedule", "memplan"},
 }
 

@@ -77,10 +77,12 @@ func fuseOperand(f *Func, consumer, producer ops.Op, fold func(n, p, other *grap
 	removeDead(f, uses)
 }
 
-// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into rms_norm_mul.
+// fuseRMSNormMul folds mul(rms_norm(x), w) with a one-row f32 weight into
+// rms_norm_mul; per-head norms (head_dim set) fold with a per-head weight.
 func fuseRMSNormMul(f *Func) error {
 	fuseOperand(f, ops.OpMul, ops.OpRMSNorm, func(n, p, w *graph.Node) bool {
-		return w.Type.Rows() == 1 && rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps}, []string{"rms_norm", "mul"}, p.Inputs[0], w)
+		return w.Type.Rows() == 1 && p.Attrs.HeadDim == n.Attrs.HeadDim &&
+			rewrite(n, ops.OpRMSNormMul, ops.Attrs{Eps: p.Attrs.Eps, HeadDim: p.Attrs.HeadDim}, []string{"rms_norm", "mul"}, p.Inputs[0], w)
 	})
 	return nil
 }
@@ -119,9 +121,9 @@ func fuseRopeKVWrite(f *Func) error {
 	return nil
 }
 
-// foldResidualAdd folds add(matmul(x, w), r) into matmul_add: the residual is
-// added as each output element is produced, saving a level and a pass over
-// the activations. The add node becomes the fused node, so its inputs are
+// foldResidualAdd folds add(matmul(x, w), r) into matmul_add: the residual
+// (or a one-row bias, qwen2's Q/K/V) is added as each output element is
+// produced, saving a level and a pass over the activations. The add node becomes the fused node, so its inputs are
 // all defined before it.
 func foldResidualAdd(f *Func) error {
 	fuseOperand(f, ops.OpAdd, ops.OpMatMul, func(n, m, r *graph.Node) bool {

@@ -26,10 +26,19 @@ func memplan(f *Func) error {
 	for _, o := range p.Outputs {
 		p.Buffers[o].Last = p.Levels
 	}
+	// A view keeps its parent alive while it is read. Views come after
+	// their parents in the buffer list, so one pass in reverse also handles
+	// a view of a view.
+	for i := len(p.Buffers) - 1; i >= 0; i-- {
+		if b := &p.Buffers[i]; b.View && b.Last >= 0 {
+			par := &p.Buffers[b.Parent]
+			par.Last = max(par.Last, b.Last)
+		}
+	}
 	var arena []*Buffer
 	for i := range p.Buffers {
 		b := &p.Buffers[i]
-		if b.Space == Arena {
+		if b.Space == Arena && !b.View {
 			arena = append(arena, b)
 			p.IntermediateBytes += b.Size
 		}
@@ -63,6 +72,13 @@ func memplan(f *Func) error {
 		b.Offset = off
 		placed = append(placed, b)
 		p.ArenaSize = max(p.ArenaSize, alignUp(off+b.Size))
+	}
+	for i := range p.Buffers {
+		if b := &p.Buffers[i]; b.View {
+			par := &p.Buffers[b.Parent] // placed: parents precede their views
+			b.Offset = par.Offset + b.ViewOffset
+			b.First = par.First
+		}
 	}
 	f.Count("arena_bytes", int(p.ArenaSize))
 	f.Count("intermediate_bytes", int(p.IntermediateBytes))

@@ -40,6 +40,20 @@ type Buffer struct {
 	Size   int64 // bytes
 	// First and Last are the levels between which an arena buffer is live.
 	First, Last int
+	// A view (a segment of a matmul_group) has no storage of its own: it is
+	// the ViewOffset bytes of buffer Parent onward, and no step writes it.
+	// Its Offset is set from the parent's by memplan.
+	View       bool
+	Parent     int
+	ViewOffset int64
+}
+
+// Root returns the buffer whose storage b uses: b itself unless b is a view.
+func (p *Program) Root(id int) int {
+	for p.Buffers[id].View {
+		id = p.Buffers[id].Parent
+	}
+	return id
 }
 
 // Step is one kernel invocation.

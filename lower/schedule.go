@@ -39,6 +39,17 @@ func schedule(f *Func) error {
 			p.States[n.Name] = buf[n]
 			level[n] = -1
 		case graph.Compute:
+			if ops.IsView(n.Op) {
+				// Storage and level are the parent's; no kernel runs.
+				par := n.Inputs[0]
+				buf[n] = newBuf(n, Arena)
+				b := &p.Buffers[buf[n]]
+				b.View, b.Parent = true, buf[par]
+				b.ViewOffset = int64(par.Type.Shape[0]*n.Attrs.Start) * 4
+				level[n] = level[par]
+				f.Count("views", 1)
+				continue
+			}
 			l := 0
 			for _, in := range n.Inputs {
 				l = max(l, level[in]+1)
@@ -98,7 +109,7 @@ func checkStateUses(g *graph.Graph) error {
 // format where the format changes the code ("matmul_q4_k", "get_rows_f16").
 func KernelName(n *graph.Node) string {
 	switch n.Op {
-	case ops.OpMatMul, ops.OpMatMulAdd:
+	case ops.OpMatMul, ops.OpMatMulAdd, ops.OpMatMulGroup:
 		return n.Op.String() + "_" + n.Inputs[1].Type.DType.String()
 	case ops.OpGetRows:
 		return n.Op.String() + "_" + n.Inputs[0].Type.DType.String()

@@ -68,6 +68,24 @@ type Model interface {
 	Build(b *graph.Builder, s Shape) error
 }
 
+// Describer is implemented by models that can list their architecture's
+// particular structure (sliding-window layers, soft-caps, fused tensors),
+// one line per feature, for kiln inspect and kiln graph.
+type Describer interface {
+	Describe() []string
+}
+
+// Summary describes m in lines: its shape, then what its Describe lists.
+func Summary(m Model) []string {
+	h := m.Hyper()
+	lines := []string{fmt.Sprintf("%s: %d layers, n_embd %d, %d heads × %d (%d KV heads), ffn %d, vocab %d, context %d",
+		h.Arch, h.NLayer, h.NEmbd, h.NHead, h.HeadDim, h.NKVHead, h.NFF, h.NVocab, h.NCtxTrain)}
+	if d, ok := m.(Describer); ok {
+		lines = append(lines, d.Describe()...)
+	}
+	return lines
+}
+
 // Loader reads and validates an architecture's configuration from a file.
 type Loader func(f *gguf.File) (Model, error)
 
@@ -120,25 +138,64 @@ func Load(f *gguf.File) (Model, error) {
 	return m, nil
 }
 
-// Params exposes a file's tensors to graph.Builder.
+// Params exposes a file's tensors to graph.Builder. Besides the file's own
+// names it resolves RowSlice names to views of a tensor's rows.
 type Params struct{ F *gguf.File }
 
 // ParamType returns a tensor's kiln type (dims reversed into row-major order).
 func (p Params) ParamType(name string) (ops.TensorType, bool) {
 	t, ok := p.F.Tensor(name)
-	if !ok {
-		return ops.TensorType{}, false
+	if ok {
+		return TensorType(t), true
 	}
-	return TensorType(t), true
+	if base, lo, hi, ok := p.slice(name); ok {
+		tt := TensorType(base)
+		tt.Shape[0] = hi - lo
+		return tt, true
+	}
+	return ops.TensorType{}, false
 }
 
 // TensorData returns a tensor's bytes (for runtimes).
 func (p Params) TensorData(name string) ([]byte, bool) {
 	t, ok := p.F.Tensor(name)
-	if !ok {
-		return nil, false
+	if ok {
+		return p.F.TensorData(t), true
 	}
-	return p.F.TensorData(t), true
+	if base, lo, hi, ok := p.slice(name); ok {
+		data := p.F.TensorData(base)
+		rb := len(data) / int(base.Dims[1])
+		return data[lo*rb : hi*rb], true
+	}
+	return nil, false
+}
+
+// RowSlice names rows [start, end) of a 2-D weight, "attn_qkv.weight[0:256]".
+// Params resolves it to a view of the tensor's bytes (no copy): how an
+// architecture splits a fused weight (phi3's attn_qkv) into the matrices it
+// multiplies by. Every row is a whole number of quantization blocks, so any
+// row range is a valid tensor of the same format.
+func RowSlice(name string, start, end int) string {
+	return name + "[" + strconv.Itoa(start) + ":" + strconv.Itoa(end) + "]"
+}
+
+// slice resolves a RowSlice name against the file: the tensor and a valid row range.
+func (p Params) slice(name string) (t *gguf.TensorInfo, lo, hi int, ok bool) {
+	i := strings.LastIndexByte(name, '[')
+	if i < 0 || !strings.HasSuffix(name, "]") {
+		return nil, 0, 0, false
+	}
+	a, b, found := strings.Cut(name[i+1:len(name)-1], ":")
+	if !found {
+		return nil, 0, 0, false
+	}
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	t, ok = p.F.Tensor(name[:i])
+	if !ok || err1 != nil || err2 != nil || len(t.Dims) != 2 || lo < 0 || lo >= hi || uint64(hi) > t.Dims[1] {
+		return nil, 0, 0, false
+	}
+	return t, lo, hi, true
 }
 
 // TensorType converts a GGUF tensor header to a kiln type.

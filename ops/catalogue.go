@@ -26,17 +26,17 @@ var catalogue = [numOps]Spec{
 		},
 	},
 	OpRMSNorm: {
-		Name: "rms_norm", Arity: 1, Attrs: []string{"eps"},
-		Infer: unaryF32("rms_norm"),
+		Name: "rms_norm", Arity: 1, Attrs: []string{"eps"}, OptAttrs: []string{"head_dim"},
+		Infer: perHead("rms_norm", unaryF32("rms_norm")),
 		Cost:  elementwise(3),
 	},
 	OpMul: {
-		Name: "mul", Arity: 2,
+		Name: "mul", Arity: 2, OptAttrs: []string{"head_dim"},
 		Infer: broadcast("mul"),
 		Cost:  elementwise(1),
 	},
 	OpAdd: {
-		Name: "add", Arity: 2,
+		Name: "add", Arity: 2, OptAttrs: []string{"head_dim"},
 		Infer: broadcast("add"),
 		Cost:  elementwise(1),
 	},
@@ -111,7 +111,7 @@ var catalogue = [numOps]Spec{
 		},
 	},
 	OpAttention: {
-		Name: "attention", Arity: 4, Attrs: []string{"n_head", "n_kv_head", "head_dim", "scale", "window", "k_type", "v_type", "layer"},
+		Name: "attention", Arity: 4, Attrs: []string{"n_head", "n_kv_head", "head_dim", "scale", "window"}, OptAttrs: []string{"softcap", "k_type", "v_type", "layer"},
 		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
 			q, k, v := in[0], in[1], in[2]
 			if err := checkPos("attention", in[3]); err != nil {
@@ -119,6 +119,9 @@ var catalogue = [numOps]Spec{
 			}
 			if a.NHead <= 0 || a.NKVHead <= 0 || a.HeadDim <= 0 || a.NHead%a.NKVHead != 0 {
 				return TensorType{}, fmt.Errorf("attention: n_head %d must be a positive multiple of n_kv_head %d", a.NHead, a.NKVHead)
+			}
+			if a.Softcap < 0 || a.Window < 0 {
+				return TensorType{}, fmt.Errorf("attention: softcap %g and window %d must not be negative", a.Softcap, a.Window)
 			}
 			if q.DType != quant.F32 || len(q.Shape) != 2 || q.Shape[1] != a.NHead*a.HeadDim {
 				return TensorType{}, fmt.Errorf("attention: q %s does not hold %d heads of %d", q, a.NHead, a.HeadDim)
@@ -167,6 +170,31 @@ var catalogue = [numOps]Spec{
 		},
 		Cost: elementwise(0),
 	},
+	OpScale: {
+		Name: "scale", Arity: 1, Attrs: []string{"scale"},
+		Infer: unaryF32("scale"),
+		Cost:  elementwise(1),
+	},
+	OpSoftcap: {
+		Name: "softcap", Arity: 1, Attrs: []string{"softcap"},
+		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
+			if !(a.Softcap > 0) {
+				return TensorType{}, fmt.Errorf("softcap: cap %g must be positive", a.Softcap)
+			}
+			return unaryF32("softcap")(in, a)
+		},
+		Cost: elementwise(8),
+	},
+	OpGeGLU: {
+		Name: "geglu", Arity: 2,
+		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
+			if in[0].DType != quant.F32 || !in[0].Equal(in[1]) {
+				return TensorType{}, fmt.Errorf("geglu: gate %s and up %s must be equal f32 shapes", in[0], in[1])
+			}
+			return in[0], nil
+		},
+		Cost: elementwise(3),
+	},
 }
 
 func checkPos(op string, p TensorType) error {
@@ -186,16 +214,34 @@ func unaryF32(name string) func([]TensorType, Attrs) (TensorType, error) {
 }
 
 // broadcast allows b to equal a or to be one row ([D] or [1,D]) repeated over a's rows.
+// With head_dim set, b is one row of head_dim repeated over every head of every row.
 func broadcast(name string) func([]TensorType, Attrs) (TensorType, error) {
 	return func(in []TensorType, at Attrs) (TensorType, error) {
 		a, b := in[0], in[1]
 		if a.DType != quant.F32 || b.DType != quant.F32 {
 			return TensorType{}, fmt.Errorf("%s: inputs must be f32, have %s and %s", name, a, b)
 		}
+		if at.HeadDim != 0 {
+			if at.HeadDim < 0 || a.Cols()%at.HeadDim != 0 || b.Rows() != 1 || b.Cols() != at.HeadDim {
+				return TensorType{}, fmt.Errorf("%s: %s does not repeat over heads of %d in %s", name, b, at.HeadDim, a)
+			}
+			return a, nil
+		}
 		if a.Equal(b) || (b.Cols() == a.Cols() && b.Rows() == 1) {
 			return a, nil
 		}
 		return TensorType{}, fmt.Errorf("%s: shapes %s and %s do not broadcast", name, a, b)
+	}
+}
+
+// perHead checks head_dim, when set, against the row length.
+func perHead(name string, infer func([]TensorType, Attrs) (TensorType, error)) func([]TensorType, Attrs) (TensorType, error) {
+	return func(in []TensorType, a Attrs) (TensorType, error) {
+		t, err := infer(in, a)
+		if err == nil && (a.HeadDim < 0 || (a.HeadDim > 0 && t.Cols()%a.HeadDim != 0)) {
+			return TensorType{}, fmt.Errorf("%s: rows of %d do not split into heads of %d", name, t.Cols(), a.HeadDim)
+		}
+		return t, err
 	}
 }
 

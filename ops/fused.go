@@ -11,14 +11,18 @@ import (
 // catalogue's initializer, which may not refer to itself.
 func init() {
 	catalogue[OpRMSNormMul] = Spec{
-		Name: "rms_norm_mul", Arity: 2, Attrs: []string{"eps"},
-		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
+		Name: "rms_norm_mul", Arity: 2, Attrs: []string{"eps"}, OptAttrs: []string{"head_dim"},
+		Infer: perHead("rms_norm_mul", func(in []TensorType, a Attrs) (TensorType, error) {
 			x, w := in[0], in[1]
-			if x.DType != quant.F32 || w.DType != quant.F32 || w.Rows() != 1 || w.Cols() != x.Cols() {
-				return TensorType{}, fmt.Errorf("rms_norm_mul: weight %s must be f32[%d] for x %s", w, x.Cols(), x)
+			n := x.Cols()
+			if a.HeadDim > 0 {
+				n = a.HeadDim // one weight per element of a head, shared by the heads
+			}
+			if x.DType != quant.F32 || w.DType != quant.F32 || w.Rows() != 1 || w.Cols() != n {
+				return TensorType{}, fmt.Errorf("rms_norm_mul: weight %s must be f32[%d] for x %s", w, n, x)
 			}
 			return x, nil
-		},
+		}),
 		Cost: elementwise(4),
 	}
 	catalogue[OpMatMulAdd] = Spec{
@@ -28,8 +32,8 @@ func init() {
 			if err != nil {
 				return t, err
 			}
-			if !in[2].Equal(t) {
-				return TensorType{}, fmt.Errorf("matmul_add: addend %s must equal the product %s", in[2], t)
+			if r := in[2]; !r.Equal(t) && (r.DType != quant.F32 || r.Rows() != 1 || r.Cols() != t.Cols()) {
+				return TensorType{}, fmt.Errorf("matmul_add: addend %s must equal the product %s or be one f32 row of it (a bias)", r, t)
 			}
 			return t, nil
 		},

@@ -104,6 +104,9 @@ func attentionCachesInfer(k, v TensorType, a Attrs) error {
 	if err := a.KType.Check(a.HeadDim, false); err != nil {
 		return fmt.Errorf("attention: keys: %w", err)
 	}
+	if a.KType.Turbo() && a.Softcap > 0 {
+		return fmt.Errorf("attention: %s keys are stored relative to a center, which a score softcap does not cancel; use f16, q8_0 or q4_0 keys with this model", a.KType)
+	}
 	if err := a.VType.Check(a.HeadDim, true); err != nil {
 		return fmt.Errorf("attention: values: %w", err)
 	}
@@ -246,7 +249,7 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		kvd := a.NKVHead * hd
 		off := kvh * hd
 		for j := lo; j < kvLen; j++ {
-			s[j] = kk.Dot(q, k.F[j*kvd+off:j*kvd+off+hd]) * scale
+			s[j] = kk.Dot(q, k.F[j*kvd+off:j*kvd+off+hd])
 		}
 	case kt.Turbo():
 		hb := kt.HeadBytes(hd)
@@ -265,7 +268,20 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		_ = quant.QuantizeActivation(vt, q, qbuf[:qb])
 		for j := lo; j < kvLen; j++ {
 			o := j*rb + kvh*hb
-			s[j] = kk.DotK(bt, hd, k.B[o:o+hb], qbuf[:qb]) * scale
+			s[j] = kk.DotK(bt, hd, k.B[o:o+hb], qbuf[:qb])
+		}
+	}
+	if !k.Type.Turbo() { // turbo scores come scaled (and never capped: Infer refuses)
+		if c := a.Softcap; c > 0 {
+			// As AttentionHead: llama.cpp caps kq before the scale.
+			inv := 1 / c
+			for j := lo; j < kvLen; j++ {
+				s[j] = Tanhf(s[j]*inv) * c * scale
+			}
+		} else {
+			for j := lo; j < kvLen; j++ {
+				s[j] *= scale
+			}
 		}
 	}
 	kk.Softmax(s)

@@ -40,6 +40,14 @@ const (
 	OpRMSNormMul  // rms_norm(x) * w[D]
 	OpMatMulAdd   // x·wᵀ + r
 	OpRopeKVWrite // kv_write(cache, rope(x, pos, freqs), pos); result aliases cache
+	OpMatMulGroup // x·w1ᵀ … x·wkᵀ of one input, the products laid end to end (see group.go)
+	OpSegment     // one product of a matmul_group: a view, no kernel
+
+	// Primitive ops the architectures beyond llama need (after the fused
+	// ops so that the numbering of the ops above stays put).
+	OpScale   // x * Scale (ggml_scale)
+	OpSoftcap // tanh(x / Softcap) * Softcap, gemma's logit soft-capping
+	OpGeGLU   // gelu_tanh(gate) * up, the GELU-gated FFN activation (ggml_geglu)
 	numOps
 )
 
@@ -76,6 +84,7 @@ type Attrs struct {
 	Count     int        // rows
 	Type      quant.Type // quantize: target format
 	Window    int        // attention: sliding window (a query at p sees keys p' with p-p' < Window); 0 for none
+	Softcap   float32    // attention: soft-cap the scores, tanh(s/Softcap)*Softcap (0 for none); softcap: the cap
 	// KV cache formats (zero values: f32). kv_write stores its rows as
 	// Cache; attention reads keys stored as KType and values as VType.
 	// Layer seeds the turbo formats' rotation signs (with the head).
@@ -95,6 +104,8 @@ type Spec struct {
 	Arity, MaxArity int
 	// Attrs lists the Attrs fields the op reads, for dumps.
 	Attrs []string
+	// OptAttrs lists fields the op reads only when set; dumps show them when non-zero.
+	OptAttrs []string
 	// Infer returns the result type for the given inputs or an error naming the mismatch.
 	Infer func(in []TensorType, a Attrs) (TensorType, error)
 	// Cost estimates FLOPs and bytes touched.
@@ -232,7 +243,7 @@ func FormatAttrs(o Op, a Attrs) string {
 		return ""
 	}
 	var parts []string
-	for _, f := range s.Attrs {
+	for i, f := range append(append([]string(nil), s.Attrs...), s.OptAttrs...) {
 		var v any
 		switch f {
 		case "eps":
@@ -261,6 +272,8 @@ func FormatAttrs(o Op, a Attrs) string {
 			v = a.Window
 		case "type":
 			v = a.Type
+		case "softcap":
+			v = a.Softcap
 		case "cache":
 			v = a.Cache
 		case "k_type":
@@ -272,6 +285,9 @@ func FormatAttrs(o Op, a Attrs) string {
 		}
 		if kvAttr[f] && !a.Cache.Turbo() && !a.KType.Turbo() && (f == "layer" || v == kvquant.F32) {
 			continue // f32 caches print as before; layer matters to turbo only
+		}
+		if i >= len(s.Attrs) && (v == 0 || v == float32(0)) {
+			continue // an optional attribute that is not set
 		}
 		parts = append(parts, fmt.Sprintf("%s=%v", f, v))
 	}

@@ -73,10 +73,19 @@ var evalCases = map[Op]evalCase{
 		want: []float32{3 / float32(math.Sqrt(12.5)) * 2, -4 / float32(math.Sqrt(12.5))}},
 	OpMatMulAdd: {in: []*Tensor{f32([]int{1, 3}, 1, 2, 3), {Type: F32(2, 3), Raw: f32Bytes([]float32{1, 0, 0, 1, 1, 1})}, f32([]int{1, 2}, 10, 20)},
 		want: []float32{11, 26}},
+	// Two tokens: the products are stored one after the other, not interleaved by row.
+	OpMatMulGroup: {in: []*Tensor{f32([]int{2, 3}, 1, 2, 3, 0, 1, 0),
+		{Type: F32(2, 3), Raw: f32Bytes([]float32{1, 0, 0, 1, 1, 1})}, {Type: F32(1, 3), Raw: f32Bytes([]float32{0, 0, 1})}},
+		want: []float32{1, 6, 0, 1, 3, 0}},
+	OpSegment: {a: Attrs{Start: 2, Count: 1}, in: []*Tensor{f32([]int{2, 3}, 1, 6, 0, 1, 3, 0)}, want: []float32{3, 0}},
 	// Position 1 rotates the pair by 1 radian, into cache row 1.
 	OpRopeKVWrite: {a: Attrs{NHead: 1, HeadDim: 2, RopeDims: 2, RopeBase: 10000}, in: []*Tensor{
 		f32([]int{3, 2}, 9, 9, 9, 9, 9, 9), f32([]int{1, 2}, 1, 2), i32(1),
 	}, want: []float32{9, 9, float32(math.Cos(1)) - 2*float32(math.Sin(1)), float32(math.Sin(1)) + 2*float32(math.Cos(1)), 9, 9}},
+	OpScale:   {a: Attrs{Scale: 0.5}, in: []*Tensor{f32([]int{1, 2}, 1, -2)}, want: []float32{0.5, -1}},
+	OpSoftcap: {a: Attrs{Softcap: 2}, in: []*Tensor{f32([]int{1, 2}, 0, 2)}, want: []float32{0, 2 * float32(math.Tanh(1))}},
+	// GELU is 0 at 0 and below -10, the identity above 10.
+	OpGeGLU: {in: []*Tensor{f32([]int{1, 3}, 0, 20, -20), f32([]int{1, 3}, 3, 2, 5)}, want: []float32{0, 40, 0}},
 }
 
 func TestEval(t *testing.T) {

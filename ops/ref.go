@@ -72,26 +72,17 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRMSNorm:
 		d := out.Type.Cols()
 		for r := 0; r < out.Type.Rows(); r++ {
-			RMSNormRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], a.Eps)
+			RMSNormHeads(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], a.Eps, a.HeadDim)
 		}
 	case OpMul, OpAdd:
 		d := out.Type.Cols()
 		b := in[1].F
 		for r := 0; r < out.Type.Rows(); r++ {
-			br := b
-			if len(b) != d {
+			br := b // one row repeated (over rows, or over heads with head_dim)
+			if len(b) == out.Type.Rows()*d && a.HeadDim == 0 {
 				br = b[r*d : (r+1)*d]
 			}
-			x, y := in[0].F[r*d:(r+1)*d], out.F[r*d:(r+1)*d]
-			if o == OpMul {
-				for i := range y {
-					y[i] = x[i] * br[i]
-				}
-			} else {
-				for i := range y {
-					y[i] = x[i] + br[i]
-				}
-			}
+			BinaryRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], br, o == OpMul)
 		}
 	case OpMatMul:
 		w := in[1]
@@ -232,14 +223,20 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRMSNormMul:
 		d := out.Type.Cols()
 		for r := 0; r < out.Type.Rows(); r++ {
-			RMSNormMulRow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps)
+			RMSNormMulHeads(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F, a.Eps, a.HeadDim)
 		}
+	case OpMatMulGroup:
+		return evalGroup(a, in, out)
+	case OpSegment:
+		T := out.Type.Shape[0]
+		copy(out.F, in[0].F[T*a.Start:T*(a.Start+a.Count)])
 	case OpMatMulAdd:
 		if err := Eval(OpMatMul, a, in[:2], out); err != nil {
 			return err
 		}
-		for i, v := range in[2].F {
-			out.F[i] += v
+		r := in[2].F // the product's shape, or one row repeated (a bias)
+		for i := range out.F {
+			out.F[i] += r[i%len(r)]
 		}
 	case OpRopeKVWrite:
 		rin := []*Tensor{in[1], in[2]}
@@ -254,6 +251,15 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpRows:
 		d := out.Type.Cols()
 		copy(out.F, in[0].F[a.Start*d:(a.Start+a.Count)*d])
+	case OpScale:
+		ScaleRow(out.F, in[0].F, a.Scale)
+	case OpSoftcap:
+		SoftcapRow(out.F, in[0].F, a.Softcap)
+	case OpGeGLU:
+		d := out.Type.Cols()
+		for r := 0; r < out.Type.Rows(); r++ {
+			GeGLURow(out.F[r*d:(r+1)*d], in[0].F[r*d:(r+1)*d], in[1].F[r*d:(r+1)*d])
+		}
 	default:
 		return fmt.Errorf("%s: no reference implementation", o)
 	}
@@ -327,13 +333,13 @@ func RopeCache(cs []float32, p int, a Attrs, ff []float32) {
 			f = ff[i/2]
 		}
 		th := scale * (theta / f)
-		cs[i] = float32(math.Cos(float64(th)))
-		cs[i+1] = float32(math.Sin(float64(th)))
+		cs[i+1], cs[i] = Sincosf(th) // glibc's, as ggml's rope_yarn calls it
 		theta *= thetaScale
 	}
 }
 
 // RopeHead rotates one head (x and dst may alias) with the cos/sin pairs from RopeCache.
+// The conversions round each product, so arm64 (where Go fuses a*b+c) gives amd64's bits.
 func RopeHead(dst, x, cs []float32, mode RopeMode) {
 	n := len(cs)
 	if mode == RopeNeox {
@@ -341,15 +347,18 @@ func RopeHead(dst, x, cs []float32, mode RopeMode) {
 		for i := 0; i < h; i++ {
 			c, s := cs[2*i], cs[2*i+1]
 			x0, x1 := x[i], x[i+h]
-			dst[i] = x0*c - x1*s
-			dst[i+h] = x0*s + x1*c
+			// ggml's rotate_pairs as GCC contracts it for NEOX: the first
+			// product fused with the second (rounded) one. The conversions
+			// keep arm64 from fusing the second product too.
+			dst[i] = fma32(x0, c, -float32(x1*s))
+			dst[i+h] = fma32(x0, s, float32(x1*c))
 		}
 	} else {
 		for i := 0; i < n; i += 2 {
 			c, s := cs[i], cs[i+1]
 			x0, x1 := x[i], x[i+1]
-			dst[i] = x0*c - x1*s
-			dst[i+1] = x0*s + x1*c
+			dst[i] = float32(x0*c) - float32(x1*s)
+			dst[i+1] = float32(x0*s) + float32(x1*c)
 		}
 	}
 	copy(dst[n:], x[n:])
@@ -381,8 +390,17 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 		s[j] = float32(math.Inf(-1))
 	}
 	off := kvh * hd
-	for j := lo; j < kvLen; j++ {
-		s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+	if c := a.Softcap; c > 0 {
+		// llama.cpp caps kq before soft_max_ext applies the scale.
+		inv := 1 / c
+		for j := lo; j < kvLen; j++ {
+			kq := vk.Dot(q, k[j*kvd+off:j*kvd+off+hd])
+			s[j] = Tanhf(kq*inv) * c * scale
+		}
+	} else {
+		for j := lo; j < kvLen; j++ {
+			s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
+		}
 	}
 	vk.Softmax(s)
 	// Lane l of every output element sums the positions j ≡ l (mod 8) in

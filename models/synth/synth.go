@@ -1,6 +1,6 @@
 // Package synth writes random-weight GGUF files at the shapes of real
 // models, so that benchmarks need no downloads. The files carry complete
-// llama metadata and a byte-level BPE vocabulary of the right size (with one
+// llama (or qwen2) metadata and a byte-level BPE vocabulary of the right size (with one
 // merge), so llama.cpp loads them too.
 package synth
 
@@ -20,6 +20,7 @@ import (
 // Shape is a model's geometry.
 type Shape struct {
 	Name     string
+	Arch     string // general.architecture: "llama" (also when empty) or "qwen2" (adds Q/K/V biases)
 	Dim      int
 	Layers   int
 	Heads    int
@@ -37,6 +38,15 @@ var Shapes = map[string]Shape{
 	"llama-3.2-1b":   {Name: "llama-3.2-1b", Dim: 2048, Layers: 16, Heads: 32, KVHeads: 8, FFN: 8192, Vocab: 128256, Ctx: 131072, RopeBase: 500000, Tied: true},
 	"llama-3.2-3b":   {Name: "llama-3.2-3b", Dim: 3072, Layers: 28, Heads: 24, KVHeads: 8, FFN: 8192, Vocab: 128256, Ctx: 131072, RopeBase: 500000, Tied: true},
 	"tinyllama-1.1b": {Name: "tinyllama-1.1b", Dim: 2048, Layers: 22, Heads: 32, KVHeads: 4, FFN: 5632, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
+	"qwen2.5-0.5b":   {Name: "qwen2.5-0.5b", Arch: "qwen2", Dim: 896, Layers: 24, Heads: 14, KVHeads: 2, FFN: 4864, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
+}
+
+// arch returns the shape's general.architecture.
+func (s Shape) arch() string {
+	if s.Arch == "" {
+		return "llama"
+	}
+	return s.Arch
 }
 
 // ShapeNames lists the known shapes.
@@ -98,6 +108,7 @@ type spec struct {
 	cols   int
 	layer  int
 	isNorm bool
+	isBias bool
 }
 
 // Write generates the model and writes it as GGUF v3. Weights are N(0, 0.02),
@@ -122,6 +133,12 @@ func Write(w io.Writer, s Shape, mix string, seed uint64) error {
 			spec{name: p + "ffn_up.weight", rows: s.FFN, cols: s.Dim, layer: l},
 			spec{name: p + "ffn_down.weight", rows: s.Dim, cols: s.FFN, layer: l},
 		)
+		if s.arch() == "qwen2" {
+			specs = append(specs,
+				spec{name: p + "attn_q.bias", rows: 1, cols: s.Dim, layer: l, isBias: true},
+				spec{name: p + "attn_k.bias", rows: 1, cols: kv, layer: l, isBias: true},
+				spec{name: p + "attn_v.bias", rows: 1, cols: kv, layer: l, isBias: true})
+		}
 	}
 	specs = append(specs, spec{name: "output_norm.weight", rows: 1, cols: s.Dim, layer: -1, isNorm: true})
 	if !s.Tied {
@@ -157,13 +174,17 @@ func Write(w io.Writer, s Shape, mix string, seed uint64) error {
 func makeTensor(sp spec, mix string, layers int, seed uint64) (gguf.WriterTensor, error) {
 	r := rand.New(rand.NewPCG(seed, seed^0xda3e39cb94b95bdb))
 	dims := []uint64{uint64(sp.cols)}
-	if !sp.isNorm {
+	if !sp.isNorm && !sp.isBias {
 		dims = append(dims, uint64(sp.rows))
 	}
-	if sp.isNorm {
+	if sp.isNorm || sp.isBias {
 		row := make([]float32, sp.cols)
 		for i := range row {
-			row[i] = 1 + float32(r.NormFloat64())*0.05
+			if sp.isNorm {
+				row[i] = 1 + float32(r.NormFloat64())*0.05
+			} else {
+				row[i] = float32(r.NormFloat64()) * 0.02
+			}
 		}
 		data := make([]byte, 4*sp.cols)
 		if err := quant.Quantize(quant.F32, row, data); err != nil {
@@ -198,24 +219,29 @@ var ftype = map[string]uint32{"f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15}
 func metadata(s Shape, mix string) []gguf.KV {
 	kv := func(k string, v any) gguf.KV { return gguf.KV{Key: k, Value: gguf.MustValueOf(v)} }
 	tokens, types := vocab(s.Vocab)
+	a := s.arch()
+	eps, pre := float32(1e-5), "gpt-2"
+	if a == "qwen2" {
+		eps, pre = 1e-6, "qwen2"
+	}
 	return []gguf.KV{
-		kv("general.architecture", "llama"),
+		kv("general.architecture", a),
 		kv("general.name", fmt.Sprintf("synth-%s-%s", s.Name, mix)),
 		kv("general.description", "kiln synth: random weights N(0,0.02), norms 1+N(0,0.05)"),
 		kv("general.file_type", ftype[mix]),
 		kv("general.quantization_version", uint32(2)),
-		kv("llama.context_length", uint32(s.Ctx)),
-		kv("llama.embedding_length", uint32(s.Dim)),
-		kv("llama.block_count", uint32(s.Layers)),
-		kv("llama.feed_forward_length", uint32(s.FFN)),
-		kv("llama.attention.head_count", uint32(s.Heads)),
-		kv("llama.attention.head_count_kv", uint32(s.KVHeads)),
-		kv("llama.rope.freq_base", s.RopeBase),
-		kv("llama.rope.dimension_count", uint32(s.Dim/s.Heads)),
-		kv("llama.attention.layer_norm_rms_epsilon", float32(1e-5)),
-		kv("llama.vocab_size", uint32(s.Vocab)),
+		kv(a+".context_length", uint32(s.Ctx)),
+		kv(a+".embedding_length", uint32(s.Dim)),
+		kv(a+".block_count", uint32(s.Layers)),
+		kv(a+".feed_forward_length", uint32(s.FFN)),
+		kv(a+".attention.head_count", uint32(s.Heads)),
+		kv(a+".attention.head_count_kv", uint32(s.KVHeads)),
+		kv(a+".rope.freq_base", s.RopeBase),
+		kv(a+".rope.dimension_count", uint32(s.Dim/s.Heads)),
+		kv(a+".attention.layer_norm_rms_epsilon", eps),
+		kv(a+".vocab_size", uint32(s.Vocab)),
 		kv("tokenizer.ggml.model", "gpt2"),
-		kv("tokenizer.ggml.pre", "gpt-2"),
+		kv("tokenizer.ggml.pre", pre),
 		kv("tokenizer.ggml.tokens", tokens),
 		kv("tokenizer.ggml.token_type", types),
 		kv("tokenizer.ggml.merges", []string{"Ġ t"}),

@@ -93,3 +93,45 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("unknown type accepted")
 	}
 }
+
+// TestQwen2 checks a qwen2 shape: the file names its architecture, carries
+// the Q/K/V biases, and runs.
+func TestQwen2(t *testing.T) {
+	s := tiny
+	s.Name, s.Arch = "tiny-qwen2", "qwen2"
+	var buf bytes.Buffer
+	if err := Write(&buf, s, "q8_0", 1); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "q.gguf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := kiln.Load(path, kiln.Options{Threads: 2, Context: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if a := m.Hyper().Arch; a != "qwen2" {
+		t.Fatalf("architecture %q, want qwen2", a)
+	}
+	if _, ok := m.File.Tensor("blk.3.attn_v.bias"); !ok {
+		t.Fatal("no blk.3.attn_v.bias")
+	}
+	sess, err := m.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := sess.Eval([]int32{599, 3, 77}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range logits {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("non-finite logit %v", v)
+		}
+	}
+	if sh, ok := Shapes["qwen2.5-0.5b"]; !ok || sh.Arch != "qwen2" || sh.Dim/sh.Heads != 64 {
+		t.Errorf("qwen2.5-0.5b shape %+v", sh)
+	}
+}

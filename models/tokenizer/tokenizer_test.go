@@ -419,60 +419,6 @@ func TestFromGGUFKeys(t *testing.T) {
 	}
 }
 
-// FuzzEncode encodes arbitrary strings with small vocabularies: it must
-// never panic, and byte-level BPE must give valid UTF-8 back unchanged.
-func FuzzEncode(f *testing.F) {
-	for _, s := range []string{"", "the and", "a  b\n\n c", "I'm 123,456", "<|endoftext|>x", "🦙\u00a0é", "\xff\xfe", "\xed\xa0\x80", "▁x"} {
-		f.Add(s)
-	}
-	var toks []*Tokenizer
-	for _, pre := range []string{"gpt-2", "llama-bpe", "qwen2", "default"} {
-		tk, err := New(smallBPE(pre))
-		if err != nil {
-			f.Fatal(err)
-		}
-		toks = append(toks, tk)
-	}
-	spm, err := New(smallSPM())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, tk := range append(toks, spm) {
-			for _, special := range []bool{false, true} {
-				ids, err := tk.Encode(s, EncodeOptions{AddBOS: true, ParseSpecial: special})
-				if err != nil {
-					t.Fatalf("Encode(%q): %v", s, err)
-				}
-				if _, err := tk.Decode(ids); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ids, _ := tk.Encode(s, EncodeOptions{})
-			got, _ := tk.Decode(ids)
-			roundTrips := utf8.ValidString(s) && (tk.model == modelBPE || !strings.Contains(s, escapedSpace))
-			if roundTrips && got != s {
-				t.Errorf("%q -> %v -> %q", s, ids, got)
-			}
-			d := tk.NewStreamDecoder()
-			var b strings.Builder
-			for _, id := range ids {
-				p, _ := d.Next(id)
-				b.WriteString(p)
-			}
-			b.WriteString(d.Flush())
-			// The stream keeps the space SentencePiece puts in front.
-			want := s
-			if tk.addSpacePrefix && s != "" {
-				want = " " + s
-			}
-			if roundTrips && b.String() != want {
-				t.Errorf("stream %q, want %q", b.String(), want)
-			}
-		}
-	})
-}
-
 func BenchmarkEncodeGoBPE(b *testing.B) {
 	benchmarkEncode(b, "models/gocoder-11m-q8_0.gguf")
 }

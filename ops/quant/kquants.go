@@ -193,7 +193,7 @@ func dequantQ8K(src []byte, dst []float32) {
 // integer (nearest, ties to even) in the low mantissa bits. Valid for
 // |f| <= 4194303, as in ggml.
 func nearestInt(f float32) int32 {
-	v := f + 12582912
+	v := float32(f) + 12582912 // the conversion stops arm64 fusing a caller's product into this add
 	return int32(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 

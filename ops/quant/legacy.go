@@ -235,6 +235,7 @@ func amax32(x *[32]float32) float32 {
 // q8_1 reference quantizers use (not nearest-even). It truncates, then
 // adjusts by the exact remainder; valid for |v| < 2^31 (q8 needs ±127.x).
 func roundf(v float32) int8 {
+	v = float32(v) // stops arm64 fusing a caller's product into the subtraction
 	i := int32(v)
 	f := v - float32(i)
 	if f >= 0.5 {

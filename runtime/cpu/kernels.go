@@ -46,15 +46,20 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		}}, nil
 	case ops.OpRMSNorm:
 		return task{chunks: rows, run: func(c, w int) {
-			ops.RMSNormRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps)
+			ops.RMSNormHeads(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Eps, a.HeadDim)
 		}}, nil
 	case ops.OpRMSNormMul:
 		return task{chunks: rows, run: func(c, w int) {
-			ops.RMSNormMulRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, a.Eps)
+			ops.RMSNormMulHeads(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, a.Eps, a.HeadDim)
 		}}, nil
 	case ops.OpMul, ops.OpAdd:
 		mul := s.Op == ops.OpMul
 		bcast := inT[1].Elems() == int64(cols)
+		if a.HeadDim > 0 { // one weight per element of a head, repeated over the heads
+			return task{chunks: rows, run: func(c, w int) {
+				ops.BinaryRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f, mul)
+			}}, nil
+		}
 		return task{chunks: rows, run: func(c, w int) {
 			x, y := in[0].f[c*cols:(c+1)*cols], out.f[c*cols:(c+1)*cols]
 			b := in[1].f
@@ -106,6 +111,8 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		return e.matmulTask(in[0], in[1], nil, out, inT[0], inT[1])
 	case ops.OpMatMulAdd:
 		return e.matmulTask(in[0], in[1], in[2], out, inT[0], inT[1])
+	case ops.OpMatMulGroup:
+		return e.groupTask(in, out, inT)
 	case ops.OpRope:
 		var ff *view
 		if len(in) == 3 {
@@ -174,16 +181,33 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		return task{chunks: 1, run: func(c, w int) {
 			copy(out.f, in[0].f[a.Start*cols:(a.Start+a.Count)*cols])
 		}}, nil
+	case ops.OpScale:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.ScaleRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Scale)
+		}}, nil
+	case ops.OpSoftcap:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.SoftcapRow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], a.Softcap)
+		}}, nil
+	case ops.OpGeGLU:
+		return task{chunks: rows, run: func(c, w int) {
+			ops.GeGLURow(out.f[c*cols:(c+1)*cols], in[0].f[c*cols:(c+1)*cols], in[1].f[c*cols:(c+1)*cols])
+		}}, nil
 	}
 	return task{}, fmt.Errorf("no cpu kernel for %s", s.Op)
 }
 
 // matmulTask computes out[T,N] = x[T,K]·w[N,K]ᵀ. Chunks are groups of weight
 // rows; each weight row is used for all T tokens while it is in cache.
-// res, if not nil, is added to each output element (matmul_add).
+// res, if not nil, is added to each output element (matmul_add); it holds
+// T rows of N, or one row added to every token's (a bias).
 func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (task, error) {
 	T, K := xt.Shape[0], xt.Shape[1]
 	N := wt.Shape[0]
+	resRow := N // the stride between tokens' rows of res: 0 for a bias
+	if res != nil && len(res.f) == N {
+		resRow = 0
+	}
 	wb, err := wt.DType.RowBytes(K)
 	if err != nil {
 		return task{}, err
@@ -196,7 +220,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				for t := 0; t < T; t++ {
 					s := simd.DotF32(wr, x.f[t*K:(t+1)*K])
 					if res != nil {
-						s += res.f[t*N+j]
+						s += res.f[t*resRow+j]
 					}
 					out.f[t*N+j] = s
 				}
@@ -239,11 +263,38 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				o[j] = dot(w.b[j*wb:(j+1)*wb], xq)
 			}
 			if res != nil {
-				r := res.f[t*N : (t+1)*N]
+				r := res.f[t*resRow : t*resRow+N]
 				for j := c * matmulRowsPerChunk; j < end; j++ {
 					o[j] += r[j]
 				}
 			}
 		}
+	}}, nil
+}
+
+// groupTask runs a matmul_group as one task: the chunks of each member's
+// matmul, numbered one after the other, each writing its product's block.
+func (e *Executable) groupTask(in []*view, out *view, inT []ops.TensorType) (task, error) {
+	T := inT[0].Shape[0]
+	parts := make([]task, len(in)-1)
+	first := make([]int, len(in)) // first[j]: the group chunk where member j starts
+	off := 0
+	for j := range parts {
+		n := inT[j+1].Shape[0]
+		prod := &view{f: out.f[off : off+T*n]}
+		t, err := e.matmulTask(in[0], in[j+1], nil, prod, inT[0], inT[j+1])
+		if err != nil {
+			return task{}, err
+		}
+		parts[j] = t
+		first[j+1] = first[j] + t.chunks
+		off += T * n
+	}
+	return task{chunks: first[len(parts)], run: func(c, w int) {
+		j := 0
+		for c >= first[j+1] {
+			j++
+		}
+		parts[j].run(c-first[j], w)
 	}}, nil
 }

@@ -53,6 +53,20 @@ func kernelCases(r *rand.Rand) []kernelCase {
 			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/T=%d", t, T), T, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
 				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), act("res", 37))
 			}})
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_add_%s/bias/T=%d", t, T), T, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
+				return b.Op(ops.OpMatMulAdd, "y", ops.Attrs{}, act("x", k), randWeight(b, w, r, "w", t, 37, k), randWeight(b, w, r, "bias", quant.F32, 37))
+			}})
+		}
+		// A group of three products (one shorter than a chunk of rows), and one of them taken back out.
+		for _, seg := range []bool{false, true} {
+			cs = append(cs, kernelCase{fmt.Sprintf("matmul_group_%s/segment=%v", t, seg), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
+				grp := b.Op(ops.OpMatMulGroup, "g", ops.Attrs{}, act("x", k),
+					randWeight(b, w, r, "w0", t, 37, k), randWeight(b, w, r, "w1", t, 5, k), randWeight(b, w, r, "w2", t, 20, k))
+				if !seg {
+					return grp
+				}
+				return b.Op(ops.OpSegment, "y", ops.Attrs{Start: 37, Count: 5}, grp)
+			}})
 		}
 		cs = append(cs, kernelCase{fmt.Sprintf("get_rows_%s", t), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, tokens, _ *graph.Node) *graph.Node {
 			return b.GetRows("y", randWeight(b, w, r, "table", t, 5, k), tokens)
@@ -125,6 +139,40 @@ func kernelCases(r *rand.Rand) []kernelCase {
 			return b.Op(ops.OpAttention, "y", ops.Attrs{NHead: c.head, NKVHead: c.kv, HeadDim: c.hd, Window: c.window}, act("q", c.head*c.hd), k, v, pos)
 		}})
 	}
+	// The element-wise ops of gemma and qwen3: scale, soft-capping, GELU
+	// gate (values past ±10 too), per-head norms and weights, capped attention.
+	for _, d := range []int{8, 33} {
+		cs = append(cs, kernelCase{fmt.Sprintf("scale/D=%d", d), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			return b.Op(ops.OpScale, "y", ops.Attrs{Scale: 16}, act("x", d))
+		}})
+		cs = append(cs, kernelCase{fmt.Sprintf("softcap/D=%d", d), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			return b.Op(ops.OpSoftcap, "y", ops.Attrs{Softcap: 0.3}, act("x", d))
+		}})
+		cs = append(cs, kernelCase{fmt.Sprintf("geglu/D=%d", d), 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			gate := b.Op(ops.OpScale, "gate", ops.Attrs{Scale: 12}, act("g", d))
+			return b.Op(ops.OpGeGLU, "y", ops.Attrs{}, gate, act("u", d))
+		}})
+	}
+	for _, name := range []string{"rms_norm", "rms_norm_mul", "mul", "add"} {
+		cs = append(cs, kernelCase{name + "/per-head", 3, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, _ *graph.Node) *graph.Node {
+			a := ops.Attrs{Eps: 1e-6, HeadDim: 16}
+			x := act("x", 48)
+			switch name {
+			case "rms_norm":
+				return b.Op(ops.OpRMSNorm, "y", a, x)
+			case "rms_norm_mul":
+				return b.Op(ops.OpRMSNormMul, "y", a, x, randWeight(b, w, r, "hw", quant.F32, 16))
+			case "mul":
+				return b.Op(ops.OpMul, "y", ops.Attrs{HeadDim: 16}, x, randWeight(b, w, r, "hw", quant.F32, 16))
+			}
+			return b.Op(ops.OpAdd, "y", ops.Attrs{HeadDim: 16}, x, randWeight(b, w, r, "hw", quant.F32, 16))
+		}})
+	}
+	cs = append(cs, kernelCase{"attention/softcap/window=3", 5, func(b *graph.Builder, w memWeights, act func(string, int) *graph.Node, _, pos *graph.Node) *graph.Node {
+		k := b.Op(ops.OpKVWrite, "k_write", ops.Attrs{}, b.State("cache_k", ops.F32(12, 16)), act("k", 16), pos)
+		v := b.Op(ops.OpKVWrite, "v_write", ops.Attrs{}, b.State("cache_v", ops.F32(12, 16)), act("v", 16), pos)
+		return b.Op(ops.OpAttention, "y", ops.Attrs{NHead: 4, NKVHead: 2, HeadDim: 8, Window: 3, Softcap: 0.2, Scale: 1}, act("q", 32), k, v, pos)
+	}})
 	return cs
 }
 

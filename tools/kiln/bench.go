@@ -41,10 +41,17 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	reps := fs.Int("r", 5, "repetitions")
 	asJSON := fs.Bool("json", false, "print JSON")
 	bw := fs.Bool("bandwidth", false, "measure DRAM read bandwidth and the model's decode bound")
+	passes := fs.String("passes", "", "lowering passes to switch off, e.g. -merge-matmuls (comma-separated)")
+	backend := fs.String("backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
+	gpuSync := fs.String("gpu-sync", "graph", "GPU submission modes to compare, comma-separated: graph, stream, per-op")
 	depth := fs.Int("d", 0, "context depth: tokens evaluated (untimed) before each test, as llama-bench's -d")
 	var kv cacheFlags
 	kv.register(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	off, err := parsePasses(*passes)
+	if err != nil {
 		return err
 	}
 	ppSizes, err := parseInts(*pp, "-p", 1)
@@ -80,14 +87,33 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -m FILE is required", errUsage)
 	}
 	var rows []benchResult
-	r0 := rand.New(rand.NewPCG(3, 4))
+	// A GPU backend runs once per sync mode (threads do not apply).
+	type config struct {
+		threads int
+		sync    string
+	}
+	var configs []config
 	for _, th := range ths {
-		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(*depth+max(maxInt(ppSizes), *tg), 16), CacheTypeK: kv.k, CacheTypeV: kv.v})
+		configs = append(configs, config{threads: th})
+	}
+	if *backend != "cpu" {
+		configs = nil
+		for _, s := range strings.Split(*gpuSync, ",") {
+			configs = append(configs, config{threads: ths[0], sync: strings.TrimSpace(s)})
+		}
+	}
+	r0 := rand.New(rand.NewPCG(3, 4))
+	for _, cf := range configs {
+		th := cf.threads
+		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(*depth+max(maxInt(ppSizes), *tg), 16), Backend: *backend, GPUSync: cf.sync, DisablePasses: off, CacheTypeK: kv.k, CacheTypeV: kv.v})
 		if err != nil {
 			return err
 		}
 		kt, vt := m.CacheTypes()
 		base := benchResult{Model: filepath.Base(*path), Size: m.WeightBytes(), Params: m.ParamCount(), Backend: "cpu", Threads: th, TypeK: kt.String(), TypeV: vt.String(), Depth: *depth}
+		if cf.sync != "" {
+			base.Backend = *backend + "/" + cf.sync
+		}
 		var prefix []int32
 		for i := 0; i < *depth; i++ {
 			prefix = append(prefix, int32(r0.IntN(m.Hyper().NVocab)))

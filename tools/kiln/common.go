@@ -16,6 +16,8 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	passes  string
+	backend string
+	gpuSync string
 	kv      cacheFlags
 }
 
@@ -25,18 +27,23 @@ type cacheFlags struct{ k, v string }
 var cacheHelp = "f32, f16, q8_0, q4_0" // values; keys also take turbo_kv_3b, turbo_kv_4b, turbo_kv_5b
 
 func (c *cacheFlags) register(fs *flag.FlagSet) {
-	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b"
-	fs.StringVar(&c.k, "ctk", "f16", kh)
-	fs.StringVar(&c.k, "cache-type-k", "f16", "same as -ctk")
-	fs.StringVar(&c.k, "k", "f16", "same as -ctk")
-	fs.StringVar(&c.v, "ctv", "f16", "KV cache type of values: "+cacheHelp)
-	fs.StringVar(&c.v, "cache-type-v", "f16", "same as -ctv")
+	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b (default f16; f32 on a GPU backend)"
+	fs.StringVar(&c.k, "ctk", "", kh)
+	fs.StringVar(&c.k, "cache-type-k", "", "same as -ctk")
+	fs.StringVar(&c.k, "k", "", "same as -ctk")
+	fs.StringVar(&c.v, "ctv", "", "KV cache type of values: "+cacheHelp+" (default f16; f32 on a GPU backend)")
+	fs.StringVar(&c.v, "cache-type-v", "", "same as -ctv")
 }
 
 // check reports an unknown or misplaced cache type as a usage error naming it.
 func (c *cacheFlags) check() error {
-	if _, err := kvquant.Parse(c.k); err != nil {
-		return fmt.Errorf("%w: -ctk: %v", errUsage, err)
+	if c.k != "" {
+		if _, err := kvquant.Parse(c.k); err != nil {
+			return fmt.Errorf("%w: -ctk: %v", errUsage, err)
+		}
+	}
+	if c.v == "" {
+		return nil
 	}
 	t, err := kvquant.Parse(c.v)
 	if err != nil {
@@ -56,6 +63,8 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.ctx, "c", 0, "context length (0: the model's, at most 4096)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, "same as -c")
 	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
+	fs.StringVar(&m.backend, "backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
+	fs.StringVar(&m.gpuSync, "gpu-sync", "graph", "how a GPU step is submitted: graph, stream or per-op")
 	m.kv.register(fs)
 }
 
@@ -78,8 +87,17 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
+	off, err := parsePasses(m.passes)
+	if err != nil {
+		return nil, err
+	}
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, Backend: m.backend, GPUSync: m.gpuSync, CacheTypeK: m.kv.k, CacheTypeV: m.kv.v})
+}
+
+// parsePasses reads --passes=-NAME,-NAME into the names to switch off.
+func parsePasses(spec string) ([]string, error) {
 	var off []string
-	for _, p := range strings.Split(m.passes, ",") {
+	for _, p := range strings.Split(spec, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
@@ -96,7 +114,7 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 		}
 		off = append(off, p[1:])
 	}
-	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, CacheTypeK: m.kv.k, CacheTypeV: m.kv.v})
+	return off, nil
 }
 
 // checkPass looks a lowering pass up by name; an unknown name is a usage

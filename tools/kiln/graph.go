@@ -45,13 +45,20 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 		stdout = f
 	}
 	var dump func(*graph.Graph, graph.DumpOptions) error
+	var summary []string // the text dump opens with the architecture's structure
 	switch *format {
 	case "html":
 		if !*stages {
 			return fmt.Errorf("%w: --format html needs --stages", errUsage)
 		}
 	case "text":
-		dump = func(g *graph.Graph, o graph.DumpOptions) error { return g.DumpText(stdout, o) }
+		dump = func(g *graph.Graph, o graph.DumpOptions) error {
+			for _, l := range summary { // once, before the first graph
+				fmt.Fprintf(stdout, "# %s\n", l)
+			}
+			summary = nil
+			return g.DumpText(stdout, o)
+		}
 	case "dot":
 		dump = func(g *graph.Graph, o graph.DumpOptions) error { return g.DumpDOT(stdout, o) }
 	case "json":
@@ -68,6 +75,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --layer %d: the model has %d layers", errUsage, *layer, h.NLayer)
 	}
 	shape := models.Shape{Tokens: *tokens, Ctx: m.Ctx}
+	summary = models.Summary(m.Arch)
 	opt := graph.DumpOptions{Layer: *layer}
 	if *stages {
 		g, err := m.Graph(shape)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kiln-ml/kiln/models"
+	_ "github.com/kiln-ml/kiln/models/all" // every architecture, to describe the file's
 	"github.com/kiln-ml/kiln/models/gguf"
 )
 
@@ -21,5 +23,20 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	return f.Describe(stdout, *maxArr)
+	if err := f.Describe(stdout, *maxArr); err != nil {
+		return err
+	}
+	// What kiln makes of the file: its architecture's structure, or why it cannot run it.
+	fmt.Fprintf(stdout, "\narchitecture:\n")
+	m, err := models.Load(f)
+	if err != nil {
+		_, err = fmt.Fprintf(stdout, "  not runnable: %v\n", err)
+		return err
+	}
+	for _, l := range models.Summary(m) {
+		if _, err := fmt.Fprintf(stdout, "  %s\n", l); err != nil {
+			return err
+		}
+	}
+	return nil
 }

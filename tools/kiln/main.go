@@ -6,6 +6,8 @@
 //	kiln tokenize -m model.gguf -p "hello"
 //	kiln graph -m model.gguf --layer 0 --format dot
 //	kiln inspect model.gguf
+//	kiln chat -m model.gguf
+//	kiln serve -m model.gguf --port 8080 --parallel 4
 package main
 
 import (
@@ -34,6 +36,8 @@ var commands = []command{
 	{"inspect", "print a GGUF file's metadata and tensors", cmdInspect},
 	{"bench", "measure prefill and decode speed (llama-bench's table)", cmdBench},
 	{"synth", "write a random-weight GGUF at a real model's shape", cmdSynth},
+	{"chat", "chat with a model in the terminal, using its chat template", cmdChat},
+	{"serve", "serve an OpenAI-compatible HTTP API", cmdServe},
 }
 
 // errUsage marks an error whose message is usage text; the exit code is 2.

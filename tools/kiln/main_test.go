@@ -534,3 +534,24 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestArchStructure checks that inspect and graph show what is particular
+// to an architecture: fused tensors, sliding-window layers, soft-caps.
+func TestArchStructure(t *testing.T) {
+	out, _ := mustRun(t, "inspect", model(t, "synth/phi3-q8_0.gguf"))
+	for _, want := range []string{"architecture:", "fused attn_qkv: Q rows [0,256), K rows [256,384), V rows [384,512)", "fused ffn_up"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect phi3 lacks %q", want)
+		}
+	}
+	out, _ = mustRun(t, "graph", "-m", model(t, "synth/phi3-q8_0.gguf"), "--layer", "0")
+	if !strings.Contains(out, "blk.0.attn_qkv.weight[256:384] = param q8_0[128,256]") {
+		t.Errorf("graph of phi3 does not show the K rows of attn_qkv")
+	}
+	out, _ = mustRun(t, "graph", "-m", model(t, "synth/gemma2-q8_0.gguf"))
+	for _, want := range []string{"# sliding window 64 on layers [0], full attention on layers [1]", "window=64 softcap=0.2", "result_softcap = softcap("} {
+		if !strings.Contains(out, want) {
+			t.Errorf("graph of gemma2 lacks %q", want)
+		}
+	}
+}

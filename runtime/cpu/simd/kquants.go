@@ -35,6 +35,9 @@ func kBlocks(n int) int {
 
 // DotQ2_K is quant.DotQ2KLanes (Q2_K weights, Q8_K activations), vectorized.
 func DotQ2_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ2_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q2KBytes-1]
 		_ = x[nb*q8KBytes-1]
@@ -45,6 +48,9 @@ func DotQ2_K(n int, w, x []byte) float32 {
 
 // DotQ3_K is quant.DotQ3KLanes (Q3_K weights, Q8_K activations), vectorized.
 func DotQ3_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ3_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q3KBytes-1]
 		_ = x[nb*q8KBytes-1]
@@ -55,6 +61,9 @@ func DotQ3_K(n int, w, x []byte) float32 {
 
 // DotQ4_K is quant.DotQ4KLanes (Q4_K weights, Q8_K activations), vectorized.
 func DotQ4_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ4_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q4KBytes-1]
 		_ = x[nb*q8KBytes-1]
@@ -65,6 +74,9 @@ func DotQ4_K(n int, w, x []byte) float32 {
 
 // DotQ5_K is quant.DotQ5KLanes (Q5_K weights, Q8_K activations), vectorized.
 func DotQ5_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ5_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q5KBytes-1]
 		_ = x[nb*q8KBytes-1]
@@ -75,6 +87,9 @@ func DotQ5_K(n int, w, x []byte) float32 {
 
 // DotQ6_K is quant.DotQ6KLanes (Q6_K weights, Q8_K activations), vectorized.
 func DotQ6_K(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ6_K(n, w, x)
+	}
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q6KBytes-1]
 		_ = x[nb*q8KBytes-1]

@@ -10,6 +10,9 @@ func init() {
 // DotQ4_1 is quant.DotLanesQ4_1 (ggml_vec_dot_q4_1_q8_1's AVX2 order) for
 // Q4_1 weights and Q8_1 activations of n elements.
 func DotQ4_1(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ4_1(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*20-1]
@@ -22,6 +25,9 @@ func DotQ4_1(n int, w, x []byte) float32 {
 // DotQ5_1 is quant.DotLanesQ5_1 (ggml_vec_dot_q5_1_q8_1's AVX2 order) for
 // Q5_1 weights and Q8_1 activations of n elements.
 func DotQ5_1(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ5_1(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*24-1]
@@ -36,6 +42,9 @@ func DotQ5_1(n int, w, x []byte) float32 {
 // weight rows). Other n fall back to ggml_vec_dot_f16's order, as llama.cpp
 // does.
 func DotF16Gemm(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotF16Gemm(n, w, x)
+	}
 	if useAVX2 && n >= 8 && n%8 == 0 {
 		_ = w[2*n-1]
 		_ = x[2*n-1]
@@ -47,6 +56,9 @@ func DotF16Gemm(n int, w, x []byte) float32 {
 // DotF32Gemm is quant.DotLanesF32Gemm: the F32 dot of llama.cpp's batched
 // matmul (tinyBLAS), for len(x) a multiple of 8.
 func DotF32Gemm(x, y []float32) float32 {
+	if useNEON {
+		return neonDotF32Gemm(x, y)
+	}
 	n := len(x)
 	if useAVX2 && n >= 8 && n%8 == 0 {
 		_ = y[n-1]

@@ -9,6 +9,9 @@ func init() {
 
 // DotQ4_0 is quant.DotActivation for Q4_0 weights and Q8_0 activations.
 func DotQ4_0(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ4_0(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*18-1]
@@ -20,6 +23,9 @@ func DotQ4_0(n int, w, x []byte) float32 {
 
 // DotQ5_0 is quant.DotActivation for Q5_0 weights and Q8_0 activations.
 func DotQ5_0(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ5_0(n, w, x)
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[nb*22-1]
@@ -32,6 +38,10 @@ func DotQ5_0(n int, w, x []byte) float32 {
 // DotQ4_0x4 writes to out[0:4] the dots of four Q4_0 rows stride bytes
 // apart with x: four DotQ4_0 calls computed together.
 func DotQ4_0x4(n int, w []byte, stride int, x []byte, out []float32) {
+	if useNEON {
+		neonDotQ4_0x4(n, w, stride, x, out)
+		return
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[3*stride+nb*18-1]
@@ -60,6 +70,9 @@ func init() { register(quant.F16, DotF16) }
 
 // DotF16 is quant.DotActivation for F16 weights and F16 activations.
 func DotF16(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotF16(n, w, x)
+	}
 	np := n &^ 31
 	if !useAVX2 || np == 0 {
 		return quant.DotActivation(quant.F16, n, w, x)

@@ -10,6 +10,10 @@ import (
 // through ggml_v_expf's fast path, the tail in plain Go. A row holding a
 // gate value large enough to need expf's slow path goes to ops whole.
 func SwiGLURow(y, g, u []float32) {
+	if useNEON {
+		neonSwiGLURow(y, g, u)
+		return
+	}
 	n := len(y)
 	n8 := n &^ 7
 	if !useAVX2 || n8 == 0 || !fastExpRange(g[:n8]) {
@@ -37,6 +41,10 @@ func fastExpRange(x []float32) bool {
 // with the exponentials vectorized. Rows whose spread reaches expf's slow
 // path (y - max <= -87, e.g. masked -inf entries) go to ops whole.
 func SoftmaxInPlace(y []float32) {
+	if useNEON {
+		neonSoftmaxInPlace(y)
+		return
+	}
 	n := len(y)
 	n8 := n &^ 7
 	if !useAVX2 || n8 == 0 {

@@ -9,8 +9,12 @@ import (
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
-// Name reports the kernel set chosen at start-up ("avx2" or "generic").
+// Name reports the kernel set chosen at start-up ("avx2", "neon+dotprod",
+// "neon" or "generic").
 func Name() string {
+	if useNEON {
+		return neonName()
+	}
 	if useAVX2 {
 		return "avx2"
 	}
@@ -43,6 +47,9 @@ func init() { register(quant.Q8_0, DotQ8_0) }
 
 // DotQ8_0 is quant.DotActivation for Q8_0 weights and Q8_0 activations of n elements.
 func DotQ8_0(n int, w, x []byte) float32 {
+	if useNEON {
+		return neonDotQ8_0(n, w, x)
+	}
 	if useAVX2 && n >= 32 {
 		nb := n / 32
 		_ = w[nb*34-1]
@@ -54,6 +61,9 @@ func DotQ8_0(n int, w, x []byte) float32 {
 
 // DotF32 is ops.DotF32 (ggml_vec_dot_f32's lane order), vectorized.
 func DotF32(x, y []float32) float32 {
+	if useNEON {
+		return neonDotF32(x, y)
+	}
 	n := len(x)
 	if useAVX2 && n >= 32 {
 		y = y[:n]
@@ -69,6 +79,10 @@ func DotF32(x, y []float32) float32 {
 
 // AxpyFMA sets acc[i] = fma(p, v[i], acc[i]), one rounding per element as ops.AxpyFMA.
 func AxpyFMA(acc []float32, p float32, v []float32) {
+	if useNEON {
+		neonAxpyFMA(acc, p, v)
+		return
+	}
 	n := len(acc)
 	if useAVX2 && n >= 8 {
 		v = v[:n]
@@ -84,6 +98,10 @@ func AxpyFMA(acc []float32, p float32, v []float32) {
 // w[0:stride], w[stride:2*stride], ... with x: four DotQ8_0 calls, computed
 // together so the rows' accumulation chains overlap.
 func DotQ8_0x4(n int, w []byte, stride int, x []byte, out []float32) {
+	if useNEON {
+		neonDotQ8_0x4(n, w, stride, x, out)
+		return
+	}
 	nb := n / 32
 	if useAVX2 && nb > 0 {
 		_ = w[3*stride+nb*34-1]

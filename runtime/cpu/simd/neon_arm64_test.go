@@ -1,0 +1,189 @@
+package simd
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/quant"
+	"golang.org/x/sys/cpu"
+)
+
+// eachNEONVariant runs f with the SDOT kernels (where the CPU has the
+// dot-product extension) and with the plain NEON ones.
+func eachNEONVariant(t *testing.T, f func(t *testing.T)) {
+	saved := useDotProd
+	defer setDotProd(saved)
+	for _, on := range []bool{true, false} {
+		if on && !cpu.ARM64.HasASIMDDP {
+			t.Logf("CPU has no dot-product extension: SDOT kernels not tested here")
+			continue
+		}
+		setDotProd(on)
+		t.Run(neonName(), f)
+	}
+}
+
+// TestNEONQuantVariants runs the quantized-dot tests against both kernel
+// variants, whichever one start-up chose.
+func TestNEONQuantVariants(t *testing.T) {
+	eachNEONVariant(t, func(t *testing.T) {
+		t.Run("q8_0", TestDotQ8_0MatchesReference)
+		t.Run("legacy", TestLegacyDotsMatchReference)
+		t.Run("legacymin", TestLegacyMinDotsMatchLanes)
+		t.Run("dot4", TestDot4MatchesSingle)
+		t.Run("q8_0x4", TestDotQ8_0x4MatchesSingle)
+		t.Run("kquants", TestKQuantDotsMatchLanes)
+		t.Run("bytes", testNEONRandomBytes)
+	})
+}
+
+// testNEONRandomBytes feeds the Q8_0 and Q4_0 kernels, one row and four,
+// random quant bytes (int8 -128 included, which quantizers never emit)
+// with sane fp16 scales, and compares with quant.DotActivation.
+func testNEONRandomBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0} {
+		for _, n := range []int{32, 64, 160, 2048} {
+			rb, _ := typ.RowBytes(n)
+			bs := rb / (n / 32)
+			w := make([]byte, 4*rb)
+			x := make([]byte, n/32*34)
+			for trial := 0; trial < 10; trial++ {
+				for i := range w {
+					w[i] = byte(r.Uint32())
+				}
+				for i := range x {
+					x[i] = byte(r.Uint32())
+				}
+				if trial == 0 { // all -128: the largest products
+					for i := range w {
+						w[i], x[i%len(x)] = 0x80, 0x80
+					}
+				}
+				for b := 0; b < 4*n/32; b++ {
+					binary.LittleEndian.PutUint16(w[b*bs:], uint16(0x1000+r.IntN(0x3000)))
+				}
+				for b := 0; b < n/32; b++ {
+					binary.LittleEndian.PutUint16(x[b*34:], uint16(0x1000+r.IntN(0x3000)))
+				}
+				var out [4]float32
+				Dot4(typ)(n, w, rb, x, out[:])
+				for row := 0; row < 4; row++ {
+					wr := w[row*rb : (row+1)*rb]
+					want := quant.DotActivation(typ, n, wr, x)
+					if got := Dot(typ)(n, wr, x); got != want {
+						t.Fatalf("%s n=%d trial %d row %d: %v, reference %v", typ, n, trial, row, got, want)
+					}
+					if out[row] != want {
+						t.Fatalf("%s x4 n=%d trial %d row %d: %v, reference %v", typ, n, trial, row, out[row], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNEONDotRegistry checks that Dot hands out the NEON kernels and that
+// they agree with the plain-Go reference through it.
+func TestNEONDotRegistry(t *testing.T) {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1,
+		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16} {
+		if _, ok := dots[typ]; !ok {
+			t.Errorf("%s: no NEON kernel registered", typ)
+		}
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		const n = 512
+		rb, _ := typ.RowBytes(n)
+		w := make([]byte, rb)
+		quant.Quantize(typ, randRow(r, n, 0.02), w)
+		x := q8KRow(r, n, 3)
+		if got, want := Dot(typ)(n, w, x), quant.DotActivation(typ, n, w, x); got != want {
+			t.Errorf("%s: %v, reference %v", typ, got, want)
+		}
+	}
+}
+
+// TestNEONF16Halves runs the F16 dot on random finite halves of every
+// magnitude (products then span float32's range), tails included.
+func TestNEONF16Halves(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	half := func() uint16 {
+		for {
+			h := uint16(r.Uint32())
+			if h&0x7c00 != 0x7c00 { // not inf or NaN
+				return h
+			}
+		}
+	}
+	for _, n := range []int{32, 33, 64, 100, 4096} {
+		for trial := 0; trial < 10; trial++ {
+			w, x := make([]byte, 2*n), make([]byte, 2*n)
+			for i := 0; i < n; i++ {
+				binary.LittleEndian.PutUint16(w[2*i:], half())
+				binary.LittleEndian.PutUint16(x[2*i:], half())
+			}
+			if got, want := DotF16(n, w, x), quant.DotActivation(quant.F16, n, w, x); got != want && !(got != got && want != want) {
+				t.Fatalf("n=%d trial %d: %v, reference %v", n, trial, got, want)
+			}
+		}
+	}
+}
+
+// TestNEONExpMatchesExpF compares the vector exp (through expSubNEON with
+// m = 0) with ops.ExpF over its whole fast range, edges included.
+func TestNEONExpMatchesExpF(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	xs := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, -86.99, 86.99, -87, -0.5, 0.5, 1, -1, 10, -10}
+	for len(xs) < 1<<16 {
+		xs = append(xs, (r.Float32()*2-1)*87)
+	}
+	for len(xs)%4 != 0 {
+		xs = xs[:len(xs)-1]
+	}
+	y := append([]float32(nil), xs...)
+	expSubNEON(len(y)/4, &y[0], 0)
+	for i, x := range xs {
+		if want := ops.ExpF(x); y[i] != want {
+			t.Fatalf("exp(%v) = %v, ops.ExpF %v", x, y[i], want)
+		}
+	}
+	g := append([]float32(nil), xs...)
+	u := randRow(r, len(g), 1)
+	got, want := make([]float32, len(g)), make([]float32, len(g))
+	SwiGLURow(got, g, u)
+	ops.SwiGLURow(want, g, u)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("swiglu(%v, %v) = %v, ops %v", g[i], u[i], got[i], want[i])
+		}
+	}
+}
+
+// TestNEONBF16Gemm checks the BF16 batched dot against its definition: one
+// 8-lane accumulator acc[l] = fma(w, x, acc[l]) over exactly widened bf16s,
+// reduced as hsum_float_8 (quant.DotLanesBF16Gemm's order).
+func TestNEONBF16Gemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, n := range []int{8, 16, 64, 264, 2048} {
+		for trial := 0; trial < 10; trial++ {
+			w, x := make([]byte, 2*n), make([]byte, 2*n)
+			var acc [8]float32
+			for i := 0; i < n; i++ {
+				a, b := quant.FP32ToBF16(float32(r.NormFloat64())), quant.FP32ToBF16(float32(r.NormFloat64()))
+				binary.LittleEndian.PutUint16(w[2*i:], a)
+				binary.LittleEndian.PutUint16(x[2*i:], b)
+				acc[i%8] = quant.FMA32(quant.BF16ToFP32(a), quant.BF16ToFP32(b), acc[i%8])
+			}
+			r0, r1, r2, r3 := acc[4]+acc[0], acc[5]+acc[1], acc[6]+acc[2], acc[7]+acc[3]
+			want := (r0 + r2) + (r1 + r3)
+			if got := neonDotBF16Gemm(n, w, x); got != want {
+				t.Fatalf("n=%d trial %d: %v, want %v", n, trial, got, want)
+			}
+		}
+	}
+}
