@@ -93,9 +93,13 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			if err != nil {
 				return err
 			}
+			dot := DotF32
+			if quant.GemmLanes(quant.F32, out.Type.Shape[0], n, k) {
+				dot = quant.DotLanesF32Gemm
+			}
 			for t := 0; t < out.Type.Shape[0]; t++ {
 				for j := 0; j < n; j++ {
-					out.F[t*n+j] = DotF32(wf[j*k:(j+1)*k], in[0].F[t*k:(t+1)*k])
+					out.F[t*n+j] = dot(wf[j*k:(j+1)*k], in[0].F[t*k:(t+1)*k])
 				}
 			}
 			break
@@ -108,6 +112,16 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 			wraw = f32Bytes(w.F)
 		}
 		xq := make([]byte, xb)
+		wt := w.Type.DType
+		dot := func(wr, x []byte) float32 { return quant.DotActivation(wt, k, wr, x) }
+		if quant.GemmLanes(wt, out.Type.Shape[0], n, k) {
+			switch wt {
+			case quant.F16:
+				dot = func(wr, x []byte) float32 { return quant.DotLanesF16Gemm(k, wr, x) }
+			case quant.BF16:
+				dot = func(wr, x []byte) float32 { return quant.DotLanesBF16Gemm(k, wr, x) }
+			}
+		}
 		for t := 0; t < out.Type.Shape[0]; t++ {
 			if in[0].Type.DType == quant.F32 {
 				if err := quant.QuantizeActivation(vt, in[0].F[t*k:(t+1)*k], xq); err != nil {
@@ -117,7 +131,7 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 				xq = in[0].Raw[t*xb : (t+1)*xb]
 			}
 			for j := 0; j < n; j++ {
-				out.F[t*n+j] = quant.DotActivation(w.Type.DType, k, wraw[j*wb:(j+1)*wb], xq)
+				out.F[t*n+j] = dot(wraw[j*wb:(j+1)*wb], xq)
 			}
 		}
 	case OpRope:
@@ -397,6 +411,8 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 			kq := vk.Dot(q, k[j*kvd+off:j*kvd+off+hd])
 			s[j] = Tanhf(kq*inv) * c * scale
 		}
+	} else if vk.Scores != nil {
+		vk.Scores(s[lo:kvLen], q, k[lo*kvd+off:], kvd, scale)
 	} else {
 		for j := lo; j < kvLen; j++ {
 			s[j] = vk.Dot(q, k[j*kvd+off:j*kvd+off+hd]) * scale
@@ -407,8 +423,12 @@ func AttentionHead(dst, q, k, v []float32, head, kvLen int, a Attrs, scores []fl
 	// order; held as 8 rows of head_dim so each step is an axpy over a V row.
 	lanes := scores[kvLen : kvLen+8*hd]
 	clear(lanes)
-	for j := lo; j < kvLen; j++ { // masked keys have weight 0 and add nothing
-		vk.Axpy(lanes[(j&7)*hd:(j&7)*hd+hd], s[j], v[j*kvd+off:j*kvd+off+hd])
+	if vk.AxpyLanes != nil {
+		vk.AxpyLanes(lanes, s[lo:kvLen], v[lo*kvd+off:], kvd, lo)
+	} else {
+		for j := lo; j < kvLen; j++ { // masked keys have weight 0 and add nothing
+			vk.Axpy(lanes[(j&7)*hd:(j&7)*hd+hd], s[j], v[j*kvd+off:j*kvd+off+hd])
+		}
 	}
 	ReduceLanes8(dst, lanes)
 }
@@ -419,6 +439,12 @@ type VecKernels struct {
 	Dot     func(x, y []float32) float32                // as DotF32
 	Axpy    func(acc []float32, p float32, v []float32) // as AxpyFMA
 	Softmax func(y []float32)                           // as SoftmaxInPlace
+	// Scores, if set, runs the score loop in one call: s[j] =
+	// Dot(q, k[j*stride:j*stride+len(q)])*scale for j < len(s).
+	Scores func(s, q, k []float32, stride int, scale float32)
+	// AxpyLanes, if set, runs the value loop in one call: for j < len(p),
+	// Axpy(row (j0+j)&7 of lanes (8 rows of len(lanes)/8), p[j], v[j*stride:]).
+	AxpyLanes func(lanes, p, v []float32, stride, j0 int)
 }
 
 // RefKernels are the plain-Go inner loops.

@@ -7,7 +7,8 @@ import "math"
 // in ten differs from the correctly rounded tanh in the last bit; gemma's
 // soft-capping of attention scores and logits goes through it. (The
 // float32() conversions keep Go from fusing a multiply and an add where C
-// rounds both.)
+// rounds both; Go may fuse across statements, so a product assigned to a
+// variable that an add later reads needs one too: arm64 does fuse them.)
 func Tanhf(x float32) float32 {
 	const tiny = 1e-30
 	jx := math.Float32bits(x)
@@ -98,7 +99,7 @@ func expm1f(x float32) float32 {
 			k = int32(float32(invln2*x) + half)
 			t := float32(k)
 			hi = x - float32(t*ln2Hi) // t·ln2Hi is exact
-			lo = t * ln2Lo
+			lo = float32(t * ln2Lo)
 		}
 		x = hi - lo
 		c = (hi - x) - lo
@@ -106,11 +107,11 @@ func expm1f(x float32) float32 {
 		t := huge + x
 		return x - (t - (huge + x))
 	}
-	hfx := 0.5 * x
-	hxs := x * hfx
+	hfx := float32(0.5 * x)
+	hxs := float32(x * hfx)
 	r1 := 1 + float32(hxs*(q1+float32(hxs*(q2+float32(hxs*(q3+float32(hxs*(q4+float32(hxs*q5)))))))))
 	t := 3 - float32(r1*hfx)
-	e := hxs * ((r1 - t) / (6 - float32(x*t)))
+	e := float32(hxs * ((r1 - t) / (6 - float32(x*t))))
 	if k == 0 {
 		return x - (float32(x*e) - hxs)
 	}

@@ -67,6 +67,16 @@ func lanesMin(acc *[8]float32, d float32, q *[32]int32, qx *[32]byte) {
 	}
 }
 
+// GemmLanes reports whether llama.cpp computes the product of a rows×k
+// weight of type t with tokens activation rows in its batched path
+// (tinyBLAS) with a single 8-lane accumulator (DotLanesF16Gemm,
+// DotLanesF32Gemm) rather than its vec_dot order: F16 and F32 weights, two or
+// more tokens, k a multiple of 8 and rows a multiple of 4. Its quantized
+// batched kernels sum like the vec_dot ones, so they need no switch.
+func GemmLanes(t Type, tokens, rows, k int) bool {
+	return (t == F16 || t == BF16 || t == F32) && tokens >= 2 && rows%4 == 0 && k%8 == 0
+}
+
 // DotLanesF16Gemm is the dot llama.cpp computes for F16 weights and F16
 // activations in its batched matmul (llamafile's tinyBLAS on AVX2/F16C, used
 // when the batch has two or more tokens, n is a multiple of 8 and the
@@ -85,6 +95,26 @@ func DotLanesF16Gemm(n int, w, x []byte) float32 {
 		for l := 0; l < 8; l++ {
 			k := 2 * (i + l)
 			acc[l] = fma32(fp16Table[uint16(w[k])|uint16(w[k+1])<<8], fp16Table[uint16(x[k])|uint16(x[k+1])<<8], acc[l])
+		}
+	}
+	return hsum8(&acc)
+}
+
+// DotLanesBF16Gemm is DotLanesF16Gemm for BF16 weights and BF16 activations
+// (tinyBLAS<8, __m256> on AVX2: each bf16 widened exactly to float32). For n
+// not a multiple of 8 it is DotActivation, as llama.cpp falls back to
+// ggml_vec_dot_bf16.
+func DotLanesBF16Gemm(n int, w, x []byte) float32 {
+	if n%8 != 0 {
+		return DotActivation(BF16, n, w, x)
+	}
+	w = w[:2*n]
+	x = x[:2*n]
+	var acc [8]float32
+	for i := 0; i < n; i += 8 {
+		for l := 0; l < 8; l++ {
+			k := 2 * (i + l)
+			acc[l] = fma32(BF16ToFP32(uint16(w[k])|uint16(w[k+1])<<8), BF16ToFP32(uint16(x[k])|uint16(x[k+1])<<8), acc[l])
 		}
 	}
 	return hsum8(&acc)

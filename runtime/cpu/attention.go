@@ -7,4 +7,5 @@ import (
 
 // vecKernels runs ops.AttentionHead's inner loops with the vector kernels,
 // which compute the same values as ops.RefKernels.
-var vecKernels = ops.VecKernels{Dot: simd.DotF32, Axpy: simd.AxpyFMA, Softmax: simd.SoftmaxInPlace}
+var vecKernels = ops.VecKernels{Dot: simd.DotF32, Axpy: simd.AxpyFMA, Softmax: simd.SoftmaxInPlace,
+	Scores: simd.Scores, AxpyLanes: simd.AxpyLanes}

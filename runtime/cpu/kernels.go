@@ -104,8 +104,12 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		if err != nil {
 			return task{}, err
 		}
+		quantize := func(src []float32, dst []byte) error { return quant.QuantizeActivation(a.Type, src, dst) }
+		if a.Type == quant.Q8_0 {
+			quantize = simd.QuantizeQ8_0
+		}
 		return task{chunks: inT[0].Rows(), run: func(c, w int) {
-			_ = quant.QuantizeActivation(a.Type, in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
+			_ = quantize(in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
 		}}, nil
 	case ops.OpMatMul:
 		return e.matmulTask(in[0], in[1], nil, out, inT[0], inT[1])
@@ -213,12 +217,18 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		return task{}, err
 	}
 	chunks := (N + matmulRowsPerChunk - 1) / matmulRowsPerChunk
+	// llama.cpp's batched path sums F16 and F32 in another order (see quant.GemmLanes).
+	batched := quant.GemmLanes(wt.DType, T, N, K)
 	if wt.DType == quant.F32 {
+		dotF32 := simd.DotF32
+		if batched {
+			dotF32 = simd.DotF32Gemm
+		}
 		return task{chunks: chunks, run: func(c, wk int) {
 			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
 				wr := w.f[j*K : (j+1)*K]
 				for t := 0; t < T; t++ {
-					s := simd.DotF32(wr, x.f[t*K:(t+1)*K])
+					s := dotF32(wr, x.f[t*K:(t+1)*K])
 					if res != nil {
 						s += res.f[t*resRow+j]
 					}
@@ -238,9 +248,29 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		dot4 = simd.Dot4(wt.DType)
 	}
 	dotK := simd.Dot(wt.DType)
+	if batched {
+		dotK = simd.DotGemm(wt.DType)
+		dot4 = nil
+	}
 	dot := func(w, x []byte) float32 { return dotK(K, w, x) }
 	if !pre && xt.DType != quant.F32 {
 		return task{}, fmt.Errorf("activations %s do not match weights %s", xt.DType, wt.DType)
+	}
+	if gemm := simd.Gemm(wt.DType); pre && gemm != nil && T >= 2 {
+		// Prefill: a matrix-matrix kernel over the chunk's rows and all
+		// tokens, element for element the dots below.
+		return task{chunks: chunks, run: func(c, wk int) {
+			j, end := c*matmulRowsPerChunk, min(N, (c+1)*matmulRowsPerChunk)
+			gemm(K, w.b[j*wb:], wb, end-j, x.b, xb, T, out.f[j:], N)
+			if res != nil {
+				for t := 0; t < T; t++ {
+					o, r := out.f[t*N:(t+1)*N], res.f[t*resRow:t*resRow+N]
+					for i := j; i < end; i++ {
+						o[i] += r[i]
+					}
+				}
+			}
+		}}, nil
 	}
 	return task{chunks: chunks, run: func(c, wk int) {
 		for t := 0; t < T; t++ {

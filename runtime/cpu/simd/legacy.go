@@ -72,10 +72,13 @@ func DotF32Gemm(x, y []float32) float32 {
 // two agree. llama.cpp takes the batched path (llamafile's tinyBLAS) when
 // the batch has two or more tokens, K is a multiple of 8 and the weight has
 // a multiple of 4 rows; its quantized kernels there sum like the vec_dot
-// ones, but its F16 (and F32) ones keep a single 8-lane accumulator.
+// ones, but its F16, BF16 (and F32) ones keep a single 8-lane accumulator.
 func DotGemm(t quant.Type) DotFunc {
-	if t == quant.F16 {
+	switch t {
+	case quant.F16:
 		return DotF16Gemm
+	case quant.BF16:
+		return DotBF16Gemm
 	}
 	return nil
 }

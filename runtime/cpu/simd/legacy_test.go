@@ -64,9 +64,9 @@ func TestLegacyMinDotsMatchLanes(t *testing.T) {
 	}
 }
 
-// TestGemmDotsMatchLanes does the same for the batched-path F16 and F32
-// dots, including lengths that are not a multiple of 8 (F16 falls back to
-// quant.DotActivation there).
+// TestGemmDotsMatchLanes does the same for the batched-path F16, BF16 and
+// F32 dots, including lengths that are not a multiple of 8 (F16 and BF16
+// fall back to quant.DotActivation there).
 func TestGemmDotsMatchLanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for _, n := range []int{1, 7, 8, 16, 31, 32, 64, 100, 172, 256, 1000, 4096} {
@@ -87,6 +87,14 @@ func TestGemmDotsMatchLanes(t *testing.T) {
 			if ref := quant.DotQ(quant.F16, n, w, x); math.Abs(float64(want-ref)) > 1e-5*(1+math.Abs(float64(ref))) {
 				t.Fatalf("F16 n=%d trial %d: lanes %v, DotQ %v", n, trial, want, ref)
 			}
+			wb, xb := make([]byte, 2*n), make([]byte, 2*n)
+			quant.Quantize(quant.BF16, wf, wb)
+			quant.QuantizeActivation(quant.BF16, xf, xb)
+			if got, want := DotBF16Gemm(n, wb, xb), quant.DotLanesBF16Gemm(n, wb, xb); got != want {
+				t.Fatalf("BF16 n=%d trial %d: %s kernel %v, lanes %v", n, trial, Name(), got, want)
+			} else if ref := quant.DotQ(quant.BF16, n, wb, xb); math.Abs(float64(want-ref)) > 1e-5*(1+math.Abs(float64(ref))) {
+				t.Fatalf("BF16 n=%d trial %d: lanes %v, DotQ %v", n, trial, want, ref)
+			}
 			if n%8 == 0 {
 				if got, want := DotF32Gemm(wf, xf), quant.DotLanesF32Gemm(wf, xf); got != want {
 					t.Fatalf("F32 n=%d trial %d: %s kernel %v, lanes %v", n, trial, Name(), got, want)
@@ -98,8 +106,10 @@ func TestGemmDotsMatchLanes(t *testing.T) {
 
 // TestDotGemm checks which types have a distinct batched-path dot.
 func TestDotGemm(t *testing.T) {
-	if DotGemm(quant.F16) == nil {
-		t.Error("DotGemm(F16) is nil")
+	for _, typ := range []quant.Type{quant.F16, quant.BF16} {
+		if DotGemm(typ) == nil {
+			t.Errorf("DotGemm(%s) is nil", typ)
+		}
 	}
 	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q4_K} {
 		if DotGemm(typ) != nil {
@@ -119,6 +129,7 @@ func BenchmarkDotLegacy(b *testing.B) {
 		{quant.Q4_1, DotQ4_1},
 		{quant.Q5_1, DotQ5_1},
 		{quant.F16, DotF16Gemm},
+		{quant.BF16, DotBF16Gemm},
 	} {
 		r := rand.New(rand.NewPCG(1, 2))
 		rb, _ := c.t.RowBytes(n)

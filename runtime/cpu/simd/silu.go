@@ -51,29 +51,25 @@ func SoftmaxInPlace(y []float32) {
 		ops.SoftmaxInPlace(y)
 		return
 	}
-	m, lo := y[0], y[0]
-	for _, v := range y {
+	m, lo, nan := maxMinAVX2(n8/8, &y[0])
+	for _, v := range y[n8:] {
 		m = max(m, v)
 		lo = min(lo, v)
 	}
-	if !(lo-m > -87) {
+	if nan || !(lo-m > -87) {
 		ops.SoftmaxInPlace(y)
 		return
 	}
 	expSubAVX2(n8/8, &y[0], m)
-	var sum float64
-	for i := 0; i < n8; i += 8 {
-		v := y[i : i+8 : i+8]
-		a0, a1, a2, a3 := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
-		sum += float64((a0 + a2) + (a1 + a3))
-	}
+	sum := sumLanes8AVX2(n8/8, &y[0])
 	for i := n8; i < n; i++ {
 		e := float32(math.Exp(float64(y[i] - m)))
 		y[i] = e
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
-	for i := range y {
+	scaleAVX2(n8/8, &y[0], inv)
+	for i := n8; i < n; i++ {
 		y[i] *= inv
 	}
 }

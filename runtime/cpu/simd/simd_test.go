@@ -121,22 +121,26 @@ func BenchmarkSwiGLU(b *testing.B) {
 }
 
 // TestSoftmaxMatchesReference requires the vector softmax to equal
-// ops.SoftmaxInPlace bit for bit, with and without masked (-inf) entries.
+// ops.SoftmaxInPlace bit for bit, with and without masked (-inf) entries,
+// and to give NaN where it does on a NaN input.
 func TestSoftmaxMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{1, 7, 8, 9, 64, 200, 513} {
 		for _, scale := range []float32{0.5, 5, 40} {
-			for _, masked := range []bool{false, true} {
+			for masked := range 3 {
 				x := randRow(r, n, scale)
-				if masked {
+				switch masked {
+				case 1:
 					x[0] = float32(math.Inf(-1))
+				case 2:
+					x[n/2] = float32(math.NaN())
 				}
 				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
 				SoftmaxInPlace(got)
 				ops.SoftmaxInPlace(want)
 				for i := range got {
 					if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
-						t.Fatalf("n=%d scale=%g masked=%v i=%d: %v, reference %v", n, scale, masked, i, got[i], want[i])
+						t.Fatalf("n=%d scale=%g case %d i=%d: %v, reference %v", n, scale, masked, i, got[i], want[i])
 					}
 				}
 			}

@@ -1,0 +1,6 @@
+package simd
+
+// quantQ8_0AVX2 quantizes nb blocks of 32 floats to Q8_0 (34 bytes each).
+//
+//go:noescape
+func quantQ8_0AVX2(nb int, src *float32, dst *byte)

@@ -1,0 +1,73 @@
+#include "textflag.h"
+
+// func maxMinAVX2(n8 int, y *float32) (m, lo float32, nan bool)
+TEXT ·maxMinAVX2(SB), NOSPLIT, $0-25
+	MOVQ n8+0(FP), CX
+	MOVQ y+8(FP), SI
+	VMOVUPS (SI), Y0           // max
+	VMOVAPS Y0, Y1             // min
+	VXORPS Y2, Y2, Y2          // NaN lanes
+mmloop:
+	VMOVUPS (SI), Y3
+	VMAXPS Y3, Y0, Y0
+	VMINPS Y3, Y1, Y1
+	VCMPPS $3, Y3, Y3, Y4      // unordered: NaN
+	VORPS Y4, Y2, Y2
+	ADDQ $32, SI
+	DECQ CX
+	JNZ mmloop
+	VEXTRACTF128 $1, Y0, X3
+	VMAXPS X3, X0, X0
+	VMOVHLPS X0, X0, X3
+	VMAXPS X3, X0, X0
+	VMOVSHDUP X0, X3
+	VMAXSS X3, X0, X0
+	VEXTRACTF128 $1, Y1, X3
+	VMINPS X3, X1, X1
+	VMOVHLPS X1, X1, X3
+	VMINPS X3, X1, X1
+	VMOVSHDUP X1, X3
+	VMINSS X3, X1, X1
+	VMOVMSKPS Y2, AX
+	TESTL AX, AX
+	SETNE nan+24(FP)
+	VMOVSS X0, m+16(FP)
+	VMOVSS X1, lo+20(FP)
+	VZEROUPPER
+	RET
+
+// func sumLanes8AVX2(n8 int, y *float32) float64
+TEXT ·sumLanes8AVX2(SB), NOSPLIT, $0-24
+	MOVQ n8+0(FP), CX
+	MOVQ y+8(FP), SI
+	VXORPD X5, X5, X5
+slloop:
+	VMOVUPS (SI), Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X0, X1, X1          // hi + lo
+	VMOVHLPS X1, X1, X2
+	VADDPS X2, X1, X1
+	VMOVSHDUP X1, X2
+	VADDSS X2, X1, X1
+	VCVTSS2SD X1, X1, X1
+	VADDSD X1, X5, X5
+	ADDQ $32, SI
+	DECQ CX
+	JNZ slloop
+	VMOVSD X5, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(n8 int, y *float32, s float32)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ n8+0(FP), CX
+	MOVQ y+8(FP), SI
+	VBROADCASTSS s+16(FP), Y1
+scloop:
+	VMULPS (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ scloop
+	VZEROUPPER
+	RET
