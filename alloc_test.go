@@ -12,7 +12,17 @@ import (
 // per decoded token at the library level (Session.Eval and a sampling chain), once
 // the decode program is built.
 func TestDecodeAllocatesNothing(t *testing.T) {
-	m, err := kiln.Load(filepath.Join(testshared.Dir(t), "models", "gocoder-11m-q8_0.gguf"), kiln.Options{Threads: 2, Context: 512})
+	for _, kv := range [][2]string{{"", ""}, {"turbo_kv_4b", "q4_0"}, {"turbo_kv_3b", "q8_0"}, {"q8_0", "f32"}} {
+		name := kv[0] + "-" + kv[1]
+		if kv[0] == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) { decodeAllocs(t, kv[0], kv[1]) })
+	}
+}
+
+func decodeAllocs(t *testing.T, k, v string) {
+	m, err := kiln.Load(filepath.Join(testshared.Dir(t), "models", "gocoder-11m-q8_0.gguf"), kiln.Options{Threads: 2, Context: 512, CacheTypeK: k, CacheTypeV: v})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ package kiln
 import (
 	"fmt"
 	goruntime "runtime"
+	"strings"
 	"sync"
 
 	"github.com/kiln-ml/kiln/graph"
@@ -22,6 +23,7 @@ import (
 	"github.com/kiln-ml/kiln/models/gguf"
 	"github.com/kiln-ml/kiln/models/tokenizer"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	krt "github.com/kiln-ml/kiln/runtime"
 	"github.com/kiln-ml/kiln/runtime/cpu"
 )
@@ -39,6 +41,11 @@ type Options struct {
 	Backend string
 	// GPUSync is how a GPU backend submits a step: "graph" (or ""), "stream" or "per-op".
 	GPUSync string
+	// CacheTypeK and CacheTypeV are the KV cache formats: "f32", "f16",
+	// "q8_0", "q4_0", and for keys also "turbo_kv_3b", "turbo_kv_4b",
+	// "turbo_kv_5b". Empty means f16 on the CPU and f32 on a GPU backend,
+	// whose kernels read f32 caches only so far.
+	CacheTypeK, CacheTypeV string
 }
 
 // PrefillChunks are the prefill shape classes, largest first. A prompt is
@@ -61,6 +68,52 @@ type Model struct {
 	// so a step and the copy of its outputs must not interleave with another.
 	stepMu sync.Mutex
 	close  sync.Once
+	kt, vt kvquant.Type // KV cache formats
+}
+
+// cacheTypes parses the KV cache formats of opt (f16 where unset) and
+// checks that they can hold the model's heads.
+func cacheTypes(opt Options, headDim int) (k, v kvquant.Type, err error) {
+	parse := func(s, what string, values bool) (kvquant.Type, error) {
+		if s == "" {
+			return kvquant.F16, nil
+		}
+		t, err := kvquant.Parse(s)
+		if err == nil {
+			err = t.Check(headDim, values)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s cache: %w", what, err)
+		}
+		return t, nil
+	}
+	if k, err = parse(opt.CacheTypeK, "key", false); err != nil {
+		return 0, 0, err
+	}
+	v, err = parse(opt.CacheTypeV, "value", true)
+	return k, v, err
+}
+
+// CacheTypes returns the KV cache formats of keys and values.
+func (m *Model) CacheTypes() (k, v kvquant.Type) { return m.kt, m.vt }
+
+// KVBytesPerToken is the cache memory one token takes, keys and values of every layer.
+func (m *Model) KVBytesPerToken() (k, v int64) {
+	e, err := m.executable(1, false)
+	if err != nil {
+		return 0, 0
+	}
+	for _, b := range e.Program().Buffers {
+		if b.Space != lower.StateSpace || b.Type.Shape[0] == 0 {
+			continue
+		}
+		if strings.HasPrefix(b.Name, "cache_v") {
+			v += b.Size / int64(b.Type.Shape[0])
+		} else {
+			k += b.Size / int64(b.Type.Shape[0])
+		}
+	}
+	return k, v
 }
 
 // Load opens a GGUF file, reads its architecture and tokenizer, and starts a CPU runtime.
@@ -97,14 +150,33 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 	if ctx < 1 || ctx > 1<<20 {
 		return nil, fmt.Errorf("context length %d out of range [1, %d]", ctx, 1<<20)
 	}
+	kt, vt, err := cacheTypes(opt, h.HeadDim)
+	if err != nil {
+		return nil, err
+	}
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = goruntime.NumCPU()
 	}
-	m := &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}}
+	m := &Model{File: f, Arch: arch, Tok: tok, Ctx: ctx, opt: opt, rt: cpu.New(threads), exes: map[models.Shape]krt.Executable{}, kt: kt, vt: vt}
 	if m.gpu, err = openBackend(opt); err != nil {
 		m.rt.Close()
 		return nil, err
+	}
+	if m.gpu != nil {
+		// The GPU attention kernels read f32 caches: the default becomes
+		// f32 there, and a quantized cache asked for is an error.
+		if opt.CacheTypeK == "" {
+			m.kt = kvquant.F32
+		}
+		if opt.CacheTypeV == "" {
+			m.vt = kvquant.F32
+		}
+		if m.kt != kvquant.F32 || m.vt != kvquant.F32 {
+			m.rt.Close()
+			m.gpu.Close()
+			return nil, fmt.Errorf("KV cache k %s, v %s: the GPU backends support f32 caches only; use the CPU backend for quantized caches", m.kt, m.vt)
+		}
 	}
 	// Build and load the decode program now: every session needs it, and a
 	// missing or misshapen weight or a bad pass name fails at load, naming
@@ -157,7 +229,7 @@ func (m *Model) ParamCount() int64 {
 // matrix once, plus one embedding row (the embedding table is read whole only
 // when it is also the output matrix).
 func (m *Model) WeightBytesPerToken() int64 {
-	p, err := m.Compile(models.Shape{Tokens: 1, Ctx: m.Ctx}, lower.Options{})
+	p, err := m.Compile(models.Shape{Tokens: 1, Ctx: m.Ctx, KType: m.kt, VType: m.vt}, lower.Options{})
 	if err != nil {
 		return m.WeightBytes()
 	}
@@ -186,6 +258,7 @@ func (m *Model) Graph(s models.Shape) (*graph.Graph, error) {
 	if s.Ctx == 0 {
 		s.Ctx = m.Ctx
 	}
+	s.KType, s.VType = m.kt, m.vt // the model's cache formats
 	return models.BuildGraph(m.Arch, m.File, s)
 }
 
@@ -201,7 +274,7 @@ func (m *Model) Compile(s models.Shape, extra lower.Options) (*lower.Program, er
 
 // executable returns the loaded program for a shape class, building it on first use.
 func (m *Model) executable(tokens int, all bool) (krt.Executable, error) {
-	s := models.Shape{Tokens: tokens, Ctx: m.Ctx, AllLogits: all && tokens > 1}
+	s := models.Shape{Tokens: tokens, Ctx: m.Ctx, AllLogits: all && tokens > 1, KType: m.kt, VType: m.vt}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.exes[s]; ok {

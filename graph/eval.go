@@ -55,7 +55,7 @@ func Evaluate(g *Graph, w Weights, in EvalInputs, state map[string][]float32) ([
 			}
 			if ops.InPlace(n.Op) {
 				// The result is the cache itself, written in place.
-				t = &ops.Tensor{Type: n.Type, F: args[0].F}
+				t = &ops.Tensor{Type: n.Type, F: args[0].F, Raw: args[0].Raw}
 			} else {
 				t = ops.NewTensor(n.Type)
 			}
@@ -124,19 +124,24 @@ func inputTensor(n *Node, in EvalInputs) (*ops.Tensor, error) {
 }
 
 func stateTensor(n *Node, state map[string][]float32) (*ops.Tensor, error) {
-	if n.Type.DType != quant.F32 {
+	if n.Type.DType != quant.F32 && n.Type.Bytes() < 0 {
 		return nil, fmt.Errorf("state type %s is not supported", n.Type)
 	}
+	// Packed caches (f16, q8_0, turbo, ...) are held as bytes in a word buffer.
+	words := ops.StateWords(n.Type)
 	buf, ok := state[n.Name]
 	if !ok {
 		if state == nil {
 			return nil, fmt.Errorf("no state buffers given")
 		}
-		buf = make([]float32, n.Type.Elems())
+		buf = make([]float32, words)
 		state[n.Name] = buf
 	}
-	if int64(len(buf)) != n.Type.Elems() {
-		return nil, fmt.Errorf("state buffer has %d elements, %s needs %d", len(buf), n.Type, n.Type.Elems())
+	if int64(len(buf)) != words {
+		return nil, fmt.Errorf("state buffer has %d elements, %s needs %d", len(buf), n.Type, words)
+	}
+	if n.Type.DType != quant.F32 {
+		return &ops.Tensor{Type: n.Type, Raw: ops.WordBytes(buf)[:n.Type.Bytes()]}, nil
 	}
 	return &ops.Tensor{Type: n.Type, F: buf}, nil
 }

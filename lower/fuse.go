@@ -104,14 +104,16 @@ func fuseRopeKVWrite(f *Func) error {
 			continue
 		}
 		r := n.Inputs[1]
-		if r.Op != ops.OpRope || !canFuse(r, uses, f.G) || r.Inputs[1] != n.Inputs[2] {
-			continue
+		if r.Op != ops.OpRope || !canFuse(r, uses, f.G) || r.Inputs[1] != n.Inputs[2] || n.Attrs.Cache.Turbo() {
+			continue // a turbo cache's center needs every rotated row before the first is packed
 		}
 		in := []*graph.Node{n.Inputs[0], r.Inputs[0], n.Inputs[2]}
 		if len(r.Inputs) == 3 {
 			in = append(in, r.Inputs[2])
 		}
-		if rewrite(n, ops.OpRopeKVWrite, r.Attrs, []string{"rope", "kv_write"}, in...) {
+		a := r.Attrs
+		a.Cache, a.Layer = n.Attrs.Cache, n.Attrs.Layer // the write's cache format
+		if rewrite(n, ops.OpRopeKVWrite, a, []string{"rope", "kv_write"}, in...) {
 			f.Count("fused", 1)
 		}
 	}

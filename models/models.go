@@ -14,6 +14,7 @@ import (
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/models/gguf"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 )
 
 // Shape is a shape class: everything that fixes a graph's topology. What
@@ -22,6 +23,27 @@ type Shape struct {
 	Tokens    int  // tokens per step: 1 for decode, the chunk size for prefill
 	Ctx       int  // KV cache length
 	AllLogits bool // output logits for every token, not just the last
+	// KType and VType are the KV cache formats (zero: f32).
+	KType, VType kvquant.Type
+}
+
+// KVCache declares layer il's key and value caches in s's formats
+// (state tensors cache_k_lN, cache_v_lN) and returns them with the kv_write
+// attributes for each: kv_write(cache, rows, pos) with rows of nKVHead
+// heads of headDim. Attention over them takes s.AttentionKV(il, ...).
+func (s Shape) KVCache(b *graph.Builder, il, nKVHead, headDim int) (k, v *graph.Node, kw, vw ops.Attrs) {
+	n := strconv.Itoa(il)
+	k = b.State("cache_k_l"+n, ops.KVCacheType(s.KType, s.Ctx, nKVHead, headDim))
+	v = b.State("cache_v_l"+n, ops.KVCacheType(s.VType, s.Ctx, nKVHead, headDim))
+	kw = ops.Attrs{Cache: s.KType, Layer: il, NHead: nKVHead, HeadDim: headDim}
+	vw = ops.Attrs{Cache: s.VType, Layer: il, NHead: nKVHead, HeadDim: headDim}
+	return k, v, kw, vw
+}
+
+// AttentionKV sets the cache formats of layer il's attention attributes.
+func (s Shape) AttentionKV(a ops.Attrs, il int) ops.Attrs {
+	a.KType, a.VType, a.Layer = s.KType, s.VType, il
+	return a
 }
 
 // Hyper are the hyperparameters every decoder-only architecture shares.

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -88,11 +89,14 @@ var catalogue = [numOps]Spec{
 		Cost:  elementwise(4),
 	},
 	OpKVWrite: {
-		Name: "kv_write", Arity: 3,
+		Name: "kv_write", Arity: 3, Attrs: []string{"cache", "layer"},
 		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
 			cache, x := in[0], in[1]
 			if err := checkPos("kv_write", in[2]); err != nil {
 				return TensorType{}, err
+			}
+			if a.Cache != kvquant.F32 {
+				return kvWriteInfer(cache, x, a)
 			}
 			if len(cache.Shape) != 2 || len(x.Shape) != 2 || cache.Shape[1] != x.Shape[1] || x.DType != quant.F32 {
 				return TensorType{}, fmt.Errorf("kv_write: rows %s do not fit cache %s", x, cache)
@@ -107,7 +111,7 @@ var catalogue = [numOps]Spec{
 		},
 	},
 	OpAttention: {
-		Name: "attention", Arity: 4, Attrs: []string{"n_head", "n_kv_head", "head_dim", "scale", "window"}, OptAttrs: []string{"softcap"},
+		Name: "attention", Arity: 4, Attrs: []string{"n_head", "n_kv_head", "head_dim", "scale", "window"}, OptAttrs: []string{"softcap", "k_type", "v_type", "layer"},
 		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
 			q, k, v := in[0], in[1], in[2]
 			if err := checkPos("attention", in[3]); err != nil {
@@ -121,6 +125,9 @@ var catalogue = [numOps]Spec{
 			}
 			if q.DType != quant.F32 || len(q.Shape) != 2 || q.Shape[1] != a.NHead*a.HeadDim {
 				return TensorType{}, fmt.Errorf("attention: q %s does not hold %d heads of %d", q, a.NHead, a.HeadDim)
+			}
+			if a.KType != kvquant.F32 || a.VType != kvquant.F32 {
+				return q, attentionCachesInfer(k, v, a)
 			}
 			kvd := a.NKVHead * a.HeadDim
 			if len(k.Shape) != 2 || k.Shape[1] != kvd || !k.Equal(v) {

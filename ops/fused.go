@@ -45,7 +45,7 @@ func init() {
 		},
 	}
 	catalogue[OpRopeKVWrite] = Spec{
-		Name: "rope_kv_write", Arity: 3, MaxArity: 4, Attrs: []string{"n_head", "head_dim", "rope_dims", "rope_mode", "rope_base", "rope_scale"},
+		Name: "rope_kv_write", Arity: 3, MaxArity: 4, Attrs: []string{"n_head", "head_dim", "rope_dims", "rope_mode", "rope_base", "rope_scale", "cache", "layer"},
 		Infer: func(in []TensorType, a Attrs) (TensorType, error) {
 			rin := []TensorType{in[1], in[2]}
 			if len(in) == 4 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -84,7 +85,17 @@ type Attrs struct {
 	Type      quant.Type // quantize: target format
 	Window    int        // attention: sliding window (a query at p sees keys p' with p-p' < Window); 0 for none
 	Softcap   float32    // attention: soft-cap the scores, tanh(s/Softcap)*Softcap (0 for none); softcap: the cap
+	// KV cache formats (zero values: f32). kv_write stores its rows as
+	// Cache; attention reads keys stored as KType and values as VType.
+	// Layer seeds the turbo formats' rotation signs (with the head).
+	Cache kvquant.Type // kv_write
+	KType kvquant.Type // attention
+	VType kvquant.Type // attention
+	Layer int          // kv_write, attention: turbo rotation seed
 }
+
+// kvAttr are the cache-format attributes, printed only where they differ from f32.
+var kvAttr = map[string]bool{"cache": true, "k_type": true, "v_type": true, "layer": true}
 
 // Spec is one row of the catalogue.
 type Spec struct {
@@ -263,6 +274,17 @@ func FormatAttrs(o Op, a Attrs) string {
 			v = a.Type
 		case "softcap":
 			v = a.Softcap
+		case "cache":
+			v = a.Cache
+		case "k_type":
+			v = a.KType
+		case "v_type":
+			v = a.VType
+		case "layer":
+			v = a.Layer
+		}
+		if kvAttr[f] && !a.Cache.Turbo() && !a.KType.Turbo() && (f == "layer" || v == kvquant.F32) {
+			continue // f32 caches print as before; layer matters to turbo only
 		}
 		if i >= len(s.Attrs) && (v == 0 || v == float32(0)) {
 			continue // an optional attribute that is not set

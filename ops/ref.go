@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -173,19 +174,52 @@ func Eval(o Op, a Attrs, in []*Tensor, out *Tensor) (err error) {
 	case OpKVWrite:
 		pos := int(in[2].I[0])
 		rows, d := in[1].Type.Shape[0], in[1].Type.Shape[1]
-		if pos < 0 || pos+rows > in[0].Type.Shape[0] {
-			return fmt.Errorf("kv_write: rows [%d,%d) exceed cache length %d", pos, pos+rows, in[0].Type.Shape[0])
+		ctx := in[0].Type.Shape[0] - KVCenterRows(a.Cache, a.NHead, a.HeadDim)
+		if pos < 0 || pos+rows > ctx {
+			return fmt.Errorf("kv_write: rows [%d,%d) exceed cache length %d", pos, pos+rows, ctx)
+		}
+		if a.Cache != kvquant.F32 {
+			copy(out.Raw, in[0].Raw)
+			rb := int(in[0].Type.Bytes()) / in[0].Type.Shape[0]
+			signs := KVSigns(a.Cache, a.Layer, a.NHead, a.HeadDim)
+			tmp := make([]float32, 2*a.HeadDim)
+			var center []float32
+			if a.Cache.Turbo() {
+				center = make([]float32, d)
+				KVWriteCenter(out.Raw, ctx, rb, center, in[1].F, rows, pos, true)
+			}
+			for t := 0; t < rows; t++ {
+				KVWriteRow(a.Cache, out.Raw[(pos+t)*rb:(pos+t+1)*rb], in[1].F[t*d:(t+1)*d], a.NHead, signs, center, tmp)
+			}
+			break
 		}
 		copy(out.F, in[0].F)
 		copy(out.F[pos*d:(pos+rows)*d], in[1].F)
 	case OpAttention:
 		pos := int(in[3].I[0])
 		T := in[0].Type.Shape[0]
-		if pos < 0 || pos+T > in[1].Type.Shape[0] {
-			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[1].Type.Shape[0])
+		if pos < 0 || pos+T > in[2].Type.Shape[0] { // the value cache: a turbo key cache has center rows after its keys
+			return fmt.Errorf("attention: positions [%d,%d) exceed cache length %d", pos, pos+T, in[2].Type.Shape[0])
 		}
 		scores := make([]float32, AttentionScratch(pos+T, a.HeadDim))
 		qd := a.NHead * a.HeadDim
+		if a.KType != kvquant.F32 || a.VType != kvquant.F32 {
+			k := KVCache{Type: a.KType, F: in[1].F, B: in[1].Raw}
+			v := KVCache{Type: a.VType, F: in[2].F, B: in[2].Raw}
+			signs := KVSigns(a.KType, a.Layer, a.NKVHead, a.HeadDim)
+			qbuf := make([]byte, QueryScratchBytes(a.HeadDim))
+			for t := 0; t < T; t++ {
+				for h := 0; h < a.NHead; h++ {
+					o := t*qd + h*a.HeadDim
+					var sg []float32
+					if signs != nil {
+						sg = signs[h/(a.NHead/a.NKVHead)]
+					}
+					AttentionHeadKV(out.F[o:o+a.HeadDim], in[0].F[o:o+a.HeadDim], k, v, h, pos+t+1, a, sg, scores, qbuf, &RefKVKernels)
+				}
+			}
+			break
+		}
 		for t := 0; t < T; t++ {
 			for h := 0; h < a.NHead; h++ {
 				o := t*qd + h*a.HeadDim
@@ -436,7 +470,8 @@ func ReduceLanes8(dst, lanes []float32) {
 }
 
 // AttentionScratch is the scratch AttentionHead needs for kvLen keys.
-func AttentionScratch(kvLen, headDim int) int { return kvLen + 8*headDim }
+// (AttentionHeadKV uses two more head rows: the rotated query and a decoded value.)
+func AttentionScratch(kvLen, headDim int) int { return kvLen + 10*headDim }
 
 func f32Bytes(f []float32) []byte {
 	b := make([]byte, 4*len(f))

@@ -69,7 +69,7 @@ func TestArchParity(t *testing.T) {
 				var ref logitsRef
 				readJSON(t, filepath.Join(shared, "reference", "logits", name+".json"), &ref)
 				load := func(disable ...string) *kiln.Model {
-					m, err := kiln.Load(model, kiln.Options{Context: 256, Threads: 2, DisablePasses: disable})
+					m, err := kiln.Load(model, kiln.Options{Context: 256, Threads: 2, DisablePasses: disable, CacheTypeK: "f32", CacheTypeV: "f32"}) // the references ran with an F32 cache
 					if err != nil {
 						t.Fatal(err)
 					}

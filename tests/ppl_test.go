@@ -42,7 +42,7 @@ func TestPerplexityParity(t *testing.T) {
 			}
 			var ref pplRef
 			readJSON(t, filepath.Join(shared, "reference", "ppl", c.ref), &ref)
-			m, err := kiln.Load(filepath.Join(shared, "models", c.model), kiln.Options{Context: ref.NCtx, Threads: 2})
+			m, err := kiln.Load(filepath.Join(shared, "models", c.model), kiln.Options{Context: ref.NCtx, Threads: 2, CacheTypeK: "f32", CacheTypeV: "f32"}) // as the f32kv references
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -136,7 +136,6 @@ func (m *Config) Hyper() models.Hyper { return m.H }
 func (m *Config) Build(b *graph.Builder, s models.Shape) error {
 	h := m.H
 	T := s.Tokens
-	kvDim := h.NKVHead * h.HeadDim
 	tokens := b.Input("tokens", graph.I32(T))
 	pos := b.Input("pos", graph.I32(1))
 	embd := b.ParamShaped("token_embd.weight", h.NVocab, h.NEmbd)
@@ -190,12 +189,11 @@ func (m *Config) Build(b *graph.Builder, s models.Shape) error {
 			q = b.Op(ops.OpScale, "Qcur_scaled", ops.Attrs{Scale: m.QScale}, q)
 		}
 		b.Layer(-1)
-		ck := b.State("cache_k_l"+itoa(il), ops.F32(s.Ctx, kvDim))
-		cv := b.State("cache_v_l"+itoa(il), ops.F32(s.Ctx, kvDim))
+		ck, cv, kw, vw := s.KVCache(b, il, h.NKVHead, h.HeadDim)
 		b.Layer(il)
-		ck = b.Op(ops.OpKVWrite, "k_write", ops.Attrs{}, ck, k, pos)
-		cv = b.Op(ops.OpKVWrite, "v_write", ops.Attrs{}, cv, v, pos)
-		cur = b.Op(ops.OpAttention, "kqv_out", attn, q, ck, cv, pos)
+		ck = b.Op(ops.OpKVWrite, "k_write", kw, ck, k, pos)
+		cv = b.Op(ops.OpKVWrite, "v_write", vw, cv, v, pos)
+		cur = b.Op(ops.OpAttention, "kqv_out", s.AttentionKV(attn, il), q, ck, cv, pos)
 		cur = b.MatMul("attn_out", cur, b.ParamShaped(p("attn_output"), h.NEmbd, h.NHead*h.HeadDim))
 		if m.PostNorms {
 			cur = norm("attn_post_rms", "attn_post_norm", cur, p("post_attention_norm"), h.NEmbd)

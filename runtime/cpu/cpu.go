@@ -57,7 +57,8 @@ type Executable struct {
 	vocab   int // rows of the embedding table the tokens index
 }
 
-// State is the CPU form of krt.State: F32 KV caches by name.
+// State is the CPU form of krt.State: KV caches by name, packed formats
+// held as bytes in word buffers (ops.StateWords).
 type State struct {
 	bufs map[string][]float32
 	size int64
@@ -119,10 +120,14 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 				return nil, fmt.Errorf("cpu: load %s: unknown input %q", p.Name, b.Name)
 			}
 		case lower.StateSpace:
-			if b.Type.DType != quant.F32 {
+			switch b.Type.DType {
+			case quant.F32, quant.F16, quant.Q8_0, quant.Q4_0, quant.I8: // f32 and packed KV caches
+			default:
 				return nil, fmt.Errorf("cpu: load %s: state %q: type %s not supported", p.Name, b.Name, b.Type.DType)
 			}
-			e.ctx = max(e.ctx, b.Type.Shape[0])
+			if e.ctx == 0 || b.Type.Shape[0] < e.ctx { // turbo key caches have center rows after the keys
+				e.ctx = b.Type.Shape[0]
+			}
 		}
 	}
 	if e.tokID < 0 || e.posID < 0 {
@@ -136,6 +141,12 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 	for _, s := range p.Steps {
 		if s.Op == ops.OpAttention {
 			maxRow = max(maxRow, ops.AttentionScratch(e.ctx, s.Attrs.HeadDim))
+		}
+		if s.Op == ops.OpRopeKVWrite { // cos/sin, the rotated row, two heads of packing scratch
+			maxRow = max(maxRow, s.Attrs.RopeDims+p.Buffers[s.In[1]].Type.Cols()+2*s.Attrs.HeadDim)
+		}
+		if s.Op == ops.OpKVWrite { // two heads of packing scratch, the center
+			maxRow = max(maxRow, 2*s.Attrs.HeadDim+p.Buffers[s.In[1]].Type.Cols())
 		}
 	}
 	for i := 0; i < n; i++ {
@@ -162,7 +173,7 @@ func (e *Executable) NewState() krt.State {
 	s := &State{bufs: map[string][]float32{}}
 	for _, b := range e.prog.Buffers {
 		if b.Space == lower.StateSpace {
-			s.bufs[b.Name] = make([]float32, b.Type.Elems())
+			s.bufs[b.Name] = make([]float32, ops.StateWords(b.Type))
 			s.size += b.Size
 		}
 	}
@@ -190,10 +201,14 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 		b := &e.prog.Buffers[i]
 		if b.Space == lower.StateSpace {
 			buf, ok := s.bufs[b.Name]
-			if !ok || int64(len(buf)) != b.Type.Elems() {
+			if !ok || int64(len(buf)) != ops.StateWords(b.Type) {
 				return fmt.Errorf("cpu: step %s: state lacks %q or has another shape", e.prog.Name, b.Name)
 			}
-			e.views[i].f = buf
+			if b.Type.DType == quant.F32 {
+				e.views[i].f = buf
+			} else {
+				e.views[i].b = ops.WordBytes(buf)[:b.Size]
+			}
 		}
 	}
 	e.rt.mu.Lock()

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/kiln-ml/kiln/tests/testshared"
 	"math"
@@ -17,6 +18,7 @@ import (
 	"github.com/kiln-ml/kiln/models/gguf"
 	_ "github.com/kiln-ml/kiln/models/llama"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 	krt "github.com/kiln-ml/kiln/runtime"
 	"github.com/kiln-ml/kiln/runtime/backendtest"
@@ -40,11 +42,12 @@ type llamaConfig struct {
 	wt                              quant.Type            // default weight format
 	types                           map[string]quant.Type // per-role overrides ("attn_q", "token_embd", ...)
 	mode                            ops.RopeMode
-	freqs                           bool    // rope frequency factors
-	ropeScale                       float32 // 0: none
-	window                          int     // sliding window, 0: none
-	siluMul                         bool    // mul(silu(gate), up) instead of swiglu, for the fusion pass
-	allLogits                       bool    // a prefill outputs every token's logits
+	freqs                           bool         // rope frequency factors
+	ropeScale                       float32      // 0: none
+	window                          int          // sliding window, 0: none
+	siluMul                         bool         // mul(silu(gate), up) instead of swiglu, for the fusion pass
+	allLogits                       bool         // a prefill outputs every token's logits
+	kt, vt                          kvquant.Type // KV cache formats
 	seed                            uint64
 }
 
@@ -123,7 +126,6 @@ func (c *llamaConfig) build(w memWeights, T int) (*graph.Graph, error) {
 		}
 		return in
 	}
-	kvd := c.kvHead * c.headDim
 	x := b.GetRows("inp_embd", embd, tokens)
 	for il := 0; il < c.layers; il++ {
 		b.Layer(il)
@@ -139,12 +141,16 @@ func (c *llamaConfig) build(w memWeights, T int) (*graph.Graph, error) {
 			b.Op(ops.OpSiLU, "dead", ops.Attrs{}, k)
 		}
 		b.Layer(-1)
-		ck := b.State(fmt.Sprintf("cache_k_l%d", il), ops.F32(c.ctx, kvd))
-		cv := b.State(fmt.Sprintf("cache_v_l%d", il), ops.F32(c.ctx, kvd))
+		ck := b.State(fmt.Sprintf("cache_k_l%d", il), ops.KVCacheType(c.kt, c.ctx, c.kvHead, c.headDim))
+		cv := b.State(fmt.Sprintf("cache_v_l%d", il), ops.KVCacheType(c.vt, c.ctx, c.kvHead, c.headDim))
 		b.Layer(il)
-		ck = b.Op(ops.OpKVWrite, "k_write", ops.Attrs{}, ck, k, pos)
-		cv = b.Op(ops.OpKVWrite, "v_write", ops.Attrs{}, cv, v, pos)
-		cur = b.Op(ops.OpAttention, "kqv_out", attn, q, ck, cv, pos)
+		kw := ops.Attrs{Cache: c.kt, Layer: il, NHead: c.kvHead, HeadDim: c.headDim}
+		vw := ops.Attrs{Cache: c.vt, Layer: il, NHead: c.kvHead, HeadDim: c.headDim}
+		ck = b.Op(ops.OpKVWrite, "k_write", kw, ck, k, pos)
+		cv = b.Op(ops.OpKVWrite, "v_write", vw, cv, v, pos)
+		la := attn
+		la.KType, la.VType, la.Layer = c.kt, c.vt, il
+		cur = b.Op(ops.OpAttention, "kqv_out", la, q, ck, cv, pos)
 		cur = b.MatMul("attn_out", cur, p("attn_output"))
 		ffnIn := b.Add("ffn_inp", cur, x)
 		cur = b.RMSNorm("ffn_rms", ffnIn, 1e-5)
@@ -184,6 +190,17 @@ var testConfigs = []llamaConfig{
 		wt: quant.Q8_0, mode: ops.RopeNeox, freqs: true, window: 4, allLogits: true,
 		types: map[string]quant.Type{"token_embd": quant.F16, "attn_k": quant.Q4_0, "attn_v": quant.F16, "ffn_gate": quant.Q4_0,
 			"ffn_down": quant.F16, "output": quant.F32}},
+	// Packed KV caches: the cache bytes must match graph.Evaluate's exactly.
+	{name: "kv-q8_0-q4_0-gqa2", embd: 64, head: 4, kvHead: 2, headDim: 32, ropeDims: 32, ff: 64, vocab: 20, layers: 2, ctx: 10,
+		wt: quant.Q8_0, kt: kvquant.Q8_0, vt: kvquant.Q4_0},
+	{name: "kv-turbo4-f16-gqa3-window", embd: 96, head: 3, kvHead: 1, headDim: 32, ropeDims: 32, ff: 64, vocab: 21, layers: 2, ctx: 10,
+		wt: quant.Q8_0, mode: ops.RopeNeox, window: 3, kt: kvquant.Turbo4, vt: kvquant.F16},
+	{name: "kv-turbo3-f32-turbo5-q8_0", embd: 64, head: 2, kvHead: 2, headDim: 64, ropeDims: 32, ff: 64, vocab: 22, layers: 2, ctx: 10,
+		wt: quant.F16, kt: kvquant.Turbo3, vt: kvquant.F32, allLogits: true},
+	{name: "kv-turbo5-q8_0-f16-keys", embd: 64, head: 4, kvHead: 2, headDim: 32, ropeDims: 32, ff: 64, vocab: 22, layers: 1, ctx: 10,
+		wt: quant.Q8_0, kt: kvquant.Turbo5, vt: kvquant.Q8_0},
+	{name: "kv-f16-f16", embd: 64, head: 4, kvHead: 4, headDim: 16, ropeDims: 16, ff: 64, vocab: 22, layers: 1, ctx: 10,
+		wt: quant.Q8_0, kt: kvquant.F16, vt: kvquant.F16},
 }
 
 // step is one call: a graph (by token count), the tokens and the position.
@@ -360,6 +377,12 @@ func runSequence(exes map[int]*Executable, seq []step, wantOut [][][]float32, wa
 			r.inexact += min(bitsDiffer(got, want), 1)
 		}
 		for k, want := range wantState[si] {
+			if e.stateType(k) != quant.F32 {
+				if !bytes.Equal(ops.WordBytes(st.bufs[k]), ops.WordBytes(want)) {
+					return r, fmt.Errorf("step %d (pos %d): packed state %s differs from the reference", si, s.pos, k)
+				}
+				continue
+			}
 			if err := nmse(st.bufs[k], want); err > maxNMSE || math.IsNaN(err) {
 				return r, fmt.Errorf("step %d (pos %d): state %s: NMSE %g > %g", si, s.pos, k, err, maxNMSE)
 			}
@@ -483,4 +506,9 @@ func TestStepAllocs(t *testing.T) {
 			rt.Close()
 		}
 	}
+}
+
+// stateType is the storage format of state buffer name.
+func (e *Executable) stateType(name string) quant.Type {
+	return e.prog.Buffers[e.prog.States[name]].Type.DType
 }

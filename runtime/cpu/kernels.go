@@ -5,6 +5,7 @@ import (
 
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 	"github.com/kiln-ml/kiln/runtime/cpu/simd"
 )
@@ -140,6 +141,9 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 			ff = in[3]
 		}
 		d := inT[1].Cols()
+		if a.Cache != kvquant.F32 {
+			return e.ropeKVWritePacked(in, ff, inT, a)
+		}
 		return task{chunks: inT[1].Rows(), run: func(c, w int) {
 			cs := e.scratch[w][:a.RopeDims]
 			var f []float32
@@ -158,6 +162,9 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		// out aliases the cache (in[0]); the step bounds-checks pos beforehand.
 		n := inT[1].Elems()
 		d := inT[1].Cols()
+		if a.Cache != kvquant.F32 {
+			return e.kvWritePacked(in, inT, a)
+		}
 		return task{chunks: 1, run: func(c, w int) {
 			pos := int(in[2].i[0])
 			copy(in[0].f[pos*d:pos*d+int(n)], in[1].f)
@@ -165,6 +172,9 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 	case ops.OpAttention:
 		T := inT[0].Shape[0]
 		qd := a.NHead * a.HeadDim
+		if a.KType != kvquant.F32 || a.VType != kvquant.F32 {
+			return e.attentionPacked(in, out, inT, a)
+		}
 		return task{chunks: T * a.NHead, run: func(c, w int) {
 			t, h := c/a.NHead, c%a.NHead
 			o := t*qd + h*a.HeadDim

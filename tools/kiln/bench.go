@@ -23,6 +23,9 @@ type benchResult struct {
 	Params  int64     `json:"params"`
 	Backend string    `json:"backend"`
 	Threads int       `json:"threads"`
+	TypeK   string    `json:"type_k"`
+	TypeV   string    `json:"type_v"`
+	Depth   int       `json:"n_depth"`
 	Test    string    `json:"test"`
 	TPS     float64   `json:"t/s"`
 	SD      float64   `json:"sd"`
@@ -41,6 +44,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	passes := fs.String("passes", "", "lowering passes to switch off, e.g. -merge-matmuls (comma-separated)")
 	backend := fs.String("backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
 	gpuSync := fs.String("gpu-sync", "graph", "GPU submission modes to compare, comma-separated: graph, stream, per-op")
+	depth := fs.Int("d", 0, "context depth: tokens evaluated (untimed) before each test, as llama-bench's -d")
+	var kv cacheFlags
+	kv.register(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -56,8 +62,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *reps < 1 || *tg < 0 {
-		return fmt.Errorf("%w: -r must be at least 1 and -n not negative", errUsage)
+	if *reps < 1 || *tg < 0 || *depth < 0 {
+		return fmt.Errorf("%w: -r must be at least 1, -n and -d not negative", errUsage)
+	}
+	if err := kv.check(); err != nil {
+		return err
 	}
 	if *bw {
 		gbs := measureBandwidth(max(ths[len(ths)-1], 1))
@@ -93,15 +102,21 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			configs = append(configs, config{threads: ths[0], sync: strings.TrimSpace(s)})
 		}
 	}
+	r0 := rand.New(rand.NewPCG(3, 4))
 	for _, cf := range configs {
 		th := cf.threads
-		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(maxInt(ppSizes)+*tg, 16), Backend: *backend, GPUSync: cf.sync, DisablePasses: off})
+		m, err := kiln.Load(*path, kiln.Options{Threads: th, Context: max(*depth+max(maxInt(ppSizes), *tg), 16), Backend: *backend, GPUSync: cf.sync, DisablePasses: off, CacheTypeK: kv.k, CacheTypeV: kv.v})
 		if err != nil {
 			return err
 		}
-		base := benchResult{Model: filepath.Base(*path), Size: m.WeightBytes(), Params: m.ParamCount(), Backend: "cpu", Threads: th}
+		kt, vt := m.CacheTypes()
+		base := benchResult{Model: filepath.Base(*path), Size: m.WeightBytes(), Params: m.ParamCount(), Backend: "cpu", Threads: th, TypeK: kt.String(), TypeV: vt.String(), Depth: *depth}
 		if cf.sync != "" {
 			base.Backend = *backend + "/" + cf.sync
+		}
+		var prefix []int32
+		for i := 0; i < *depth; i++ {
+			prefix = append(prefix, int32(r0.IntN(m.Hyper().NVocab)))
 		}
 		nv := m.Hyper().NVocab
 		r := rand.New(rand.NewPCG(1, 2))
@@ -115,7 +130,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			err := sample(&row, *reps, p, func(s *kiln.Session) error {
 				_, err := s.Eval(toks, false)
 				return err
-			}, m)
+			}, m, prefix)
 			if err != nil {
 				m.Close()
 				return err
@@ -135,7 +150,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 					tok[0] = kiln.Argmax(logits)
 				}
 				return nil
-			}, m)
+			}, m, prefix)
 			if err != nil {
 				m.Close()
 				return err
@@ -152,19 +167,31 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "| %-28s | %10s | %8s | %-7s | %7s | %8s | %18s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
 	fmt.Fprintf(stdout, "|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 10), strings.Repeat("-", 20))
 	for _, r := range rows {
+		test := r.Test
+		if r.Depth > 0 {
+			test += fmt.Sprintf(" @ d%d", r.Depth)
+		}
+		if r.TypeK != "f16" || r.TypeV != "f16" {
+			test += fmt.Sprintf(" k:%s v:%s", r.TypeK, r.TypeV)
+		}
 		fmt.Fprintf(stdout, "| %-28s | %7.2f MiB | %6.2f M | %-7s | %7d | %8s | %9.2f ± %6.2f |\n",
-			r.Model, float64(r.Size)/(1<<20), float64(r.Params)/1e6, r.Backend, r.Threads, r.Test, r.TPS, r.SD)
+			r.Model, float64(r.Size)/(1<<20), float64(r.Params)/1e6, r.Backend, r.Threads, test, r.TPS, r.SD)
 	}
 	return nil
 }
 
 // sample runs one warm-up and reps timed runs of fn on a fresh session each,
 // recording tokens per second.
-func sample(row *benchResult, reps, tokens int, fn func(*kiln.Session) error, m *kiln.Model) error {
+func sample(row *benchResult, reps, tokens int, fn func(*kiln.Session) error, m *kiln.Model, prefix []int32) error {
 	for i := -1; i < reps; i++ {
 		s, err := m.NewSession()
 		if err != nil {
 			return err
+		}
+		if len(prefix) > 0 { // the depth, untimed
+			if _, err := s.Eval(prefix, false); err != nil {
+				return err
+			}
 		}
 		start := time.Now()
 		if err := fn(s); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/lower"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 )
 
 // modelFlags are shared by every command that loads a model.
@@ -17,6 +18,41 @@ type modelFlags struct {
 	passes  string
 	backend string
 	gpuSync string
+	kv      cacheFlags
+}
+
+// cacheFlags are the KV cache formats, llama.cpp's -ctk/-ctv (and quant.cpp's -k).
+type cacheFlags struct{ k, v string }
+
+var cacheHelp = "f32, f16, q8_0, q4_0" // values; keys also take turbo_kv_3b, turbo_kv_4b, turbo_kv_5b
+
+func (c *cacheFlags) register(fs *flag.FlagSet) {
+	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b (default f16; f32 on a GPU backend)"
+	fs.StringVar(&c.k, "ctk", "", kh)
+	fs.StringVar(&c.k, "cache-type-k", "", "same as -ctk")
+	fs.StringVar(&c.k, "k", "", "same as -ctk")
+	fs.StringVar(&c.v, "ctv", "", "KV cache type of values: "+cacheHelp+" (default f16; f32 on a GPU backend)")
+	fs.StringVar(&c.v, "cache-type-v", "", "same as -ctv")
+}
+
+// check reports an unknown or misplaced cache type as a usage error naming it.
+func (c *cacheFlags) check() error {
+	if c.k != "" {
+		if _, err := kvquant.Parse(c.k); err != nil {
+			return fmt.Errorf("%w: -ctk: %v", errUsage, err)
+		}
+	}
+	if c.v == "" {
+		return nil
+	}
+	t, err := kvquant.Parse(c.v)
+	if err != nil {
+		return fmt.Errorf("%w: -ctv: %v", errUsage, err)
+	}
+	if t.Turbo() {
+		return fmt.Errorf("%w: -ctv: %s is for keys only (values: %s)", errUsage, t, cacheHelp)
+	}
+	return nil
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
@@ -29,6 +65,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.passes, "passes", "", "lowering passes to switch off, e.g. -quantize-activations (comma-separated)")
 	fs.StringVar(&m.backend, "backend", "cpu", "what runs the model: cpu, cuda, metal or auto")
 	fs.StringVar(&m.gpuSync, "gpu-sync", "graph", "how a GPU step is submitted: graph, stream or per-op")
+	m.kv.register(fs)
 }
 
 // check reports a missing or out-of-range model flag as a usage error, so a
@@ -43,7 +80,7 @@ func (m *modelFlags) check() error {
 	if m.threads < 0 {
 		return fmt.Errorf("%w: -t %d: thread count must be positive", errUsage, m.threads)
 	}
-	return nil
+	return m.kv.check()
 }
 
 func (m *modelFlags) load() (*kiln.Model, error) {
@@ -54,7 +91,7 @@ func (m *modelFlags) load() (*kiln.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, Backend: m.backend, GPUSync: m.gpuSync})
+	return kiln.Load(m.path, kiln.Options{Threads: m.threads, Context: m.ctx, DisablePasses: off, Backend: m.backend, GPUSync: m.gpuSync, CacheTypeK: m.kv.k, CacheTypeV: m.kv.v})
 }
 
 // parsePasses reads --passes=-NAME,-NAME into the names to switch off.

@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("-n 0: stdout %q, stderr %q", out, errs)
 	}
 	// -v adds the model line.
-	if _, errs := mustRun(t, "run", "-m", m, "-p", "Once", "-n", "2", "-v", "-t", "2"); !strings.Contains(errs, "5 layers") || !strings.Contains(errs, "KV cache") {
+	if _, errs := mustRun(t, "run", "-m", m, "-p", "Once", "-n", "2", "-v", "-t", "2"); !strings.Contains(errs, "5 layers") || !strings.Contains(errs, "KV cache") || !strings.Contains(errs, "k f16, v f16: 320 + 320 bytes per token") {
 		t.Errorf("-v: stderr %q", errs)
 	}
 }
@@ -169,7 +169,8 @@ func TestLogitsMatchReference(t *testing.T) {
 	if len(ref.Tokens) != 16 {
 		t.Fatalf("reference has %d tokens, want 16", len(ref.Tokens))
 	}
-	out, _ := mustRun(t, "logits", "-m", model(t, "stories260K-f32.gguf"), "--tokens", joinIDs(ref.Tokens), "--json", "-t", "2")
+	// The reference ran with an F32 KV cache; kiln's default is f16.
+	out, _ := mustRun(t, "logits", "-m", model(t, "stories260K-f32.gguf"), "--tokens", joinIDs(ref.Tokens), "--json", "-t", "2", "-ctk", "f32", "-ctv", "f32")
 	var got logitsOut
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
@@ -211,14 +212,21 @@ func TestPPL(t *testing.T) {
 		} `json:"f32kv_nofa"`
 	}
 	readJSON(t, filepath.Join(sh, "reference", "ppl", "stories260K-f32.ppl_1k.json"), &ref)
-	out, _ := mustRun(t, "ppl", "-m", model(t, "stories260K-f32.gguf"), "-f", filepath.Join(sh, "data", "ppl_1k.txt"), "-c", "128", "--json", "-t", "2")
+	out, _ := mustRun(t, "ppl", "-m", model(t, "stories260K-f32.gguf"), "-f", filepath.Join(sh, "data", "ppl_1k.txt"), "-c", "128", "--json", "-t", "2", "--cache-type-k", "f32", "--cache-type-v", "f32")
 	var r struct {
 		PPL     float64 `json:"ppl"`
 		NChunks int     `json:"n_chunks"`
 		NTokens int     `json:"n_tokens"`
+		TypeK   string  `json:"type_k"`
+		TypeV   string  `json:"type_v"`
+		KVBytes int64   `json:"kv_bytes_per_token"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	// stories260K: 5 layers, 4 KV heads of 8, keys and values in f32.
+	if r.TypeK != "f32" || r.TypeV != "f32" || r.KVBytes != 5*2*4*8*4 {
+		t.Errorf("KV cache %s/%s, %d bytes per token; want f32/f32, %d", r.TypeK, r.TypeV, r.KVBytes, 5*2*4*8*4)
 	}
 	rel := (r.PPL - ref.F32KV.FinalPPL) / ref.F32KV.FinalPPL
 	t.Logf("ppl %.4f, llama.cpp %.4f (%+.4f%%)", r.PPL, ref.F32KV.FinalPPL, 100*rel)
@@ -408,6 +416,11 @@ func TestBench(t *testing.T) {
 	if len(rows) != 2 || rows[0].Test != "pp16" || rows[1].Test != "tg8" || rows[0].TPS <= 0 {
 		t.Errorf("rows %+v", rows)
 	}
+	// At a depth, with an f32 cache: the table names both.
+	out, _ = mustRun(t, "bench", "-m", m, "-p", "", "-n", "4", "-d", "20", "-t", "1", "-r", "1", "-ctk", "f32", "--cache-type-v", "f32")
+	if !strings.Contains(out, "tg4 @ d20 k:f32 v:f32") {
+		t.Errorf("bench table does not name the depth and cache types:\n%s", out)
+	}
 }
 
 func TestBadFlags(t *testing.T) {
@@ -465,6 +478,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"graph", "-m", m, "--after", "nosuch"}, 2, []string{`unknown pass "nosuch"`}},
 		{[]string{"graph", "-m", m, "--after", "quantize-activations", "--passes=-quantize-activations"}, 1, []string{`"quantize-activations" is switched off`}},
 		{[]string{"bench", "-m", m, "-t", "0"}, 2, []string{"-t"}},
+		{[]string{"run", "-m", m, "-p", "x", "-ctk", "q9"}, 2, []string{"-ctk", `unknown KV cache type "q9"`, "turbo_kv_4b"}},
+		{[]string{"ppl", "-m", m, "-f", "x", "--cache-type-v", "turbo_kv_4b"}, 2, []string{"-ctv", "turbo_kv_4b is for keys only"}},
+		{[]string{"bench", "-m", m, "-k", "bogus"}, 2, []string{`unknown KV cache type "bogus"`}},
+		{[]string{"bench", "-m", m, "-d", "-1"}, 2, []string{"-d"}},
+		{[]string{"logits", "-m", m, "--tokens", "1", "-k", "turbo_kv_4b"}, 1, []string{"key cache", "power-of-two head size", "have 8"}},
 		{[]string{"inspect"}, 2, []string{"kiln inspect FILE"}},
 		{[]string{"inspect", m, m}, 2, []string{"unexpected argument"}},
 	}

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/models/tokenizer"
 )
 
@@ -62,8 +63,20 @@ func cmdPPL(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(r)
+		kt, vt := m.CacheTypes()
+		kb, vb := m.KVBytesPerToken()
+		return json.NewEncoder(stdout).Encode(pplReport{r, kt.String(), vt.String(), kb, vb, kb + vb})
 	}
 	fmt.Fprintf(stdout, "perplexity: %.4f (%d chunks of %d, %d tokens, %d scored)\n", r.PPL, r.Chunks, r.Ctx, r.Tokens, r.Scored)
 	return nil
+}
+
+// pplReport is kiln.PerplexityResult plus the KV cache it ran with.
+type pplReport struct {
+	*kiln.PerplexityResult
+	TypeK           string `json:"type_k"`
+	TypeV           string `json:"type_v"`
+	KBytesPerToken  int64  `json:"k_bytes_per_token"`
+	VBytesPerToken  int64  `json:"v_bytes_per_token"`
+	KVBytesPerToken int64  `json:"kv_bytes_per_token"`
 }

@@ -95,7 +95,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr)
 	if *verbose {
-		fmt.Fprintf(stderr, "KV cache: %.2f MiB\n", float64(sess.KVBytes())/(1<<20))
+		kt, vt := m.CacheTypes()
+		kb, vb := m.KVBytesPerToken()
+		fmt.Fprintf(stderr, "KV cache: %.2f MiB for %d tokens (k %s, v %s: %d + %d bytes per token)\n",
+			float64(sess.KVBytes())/(1<<20), m.Ctx, kt, vt, kb, vb)
 	}
 	return nil
 }
