@@ -7,7 +7,8 @@ import (
 )
 
 // quantizeActivations inserts an explicit quantize node before each matmul
-// whose weight dots with a different activation format (Q8_0, Q8_K, F16...),
+// (or matmul group, whose weights share one format) whose weight dots with
+// a different activation format (Q8_0, Q8_K, F16...),
 // as llama.cpp's CPU backend does. Matmuls sharing an input and a format
 // share one quantize node, so Q, K and V quantize the normed input once.
 func quantizeActivations(f *Func) error {
@@ -18,7 +19,7 @@ func quantizeActivations(f *Func) error {
 	made := map[key]*graph.Node{}
 	var out []*graph.Node
 	for _, n := range f.G.Nodes {
-		if (n.Op == ops.OpMatMul || n.Op == ops.OpMatMulAdd) && n.Inputs[0].Type.DType == quant.F32 {
+		if (n.Op == ops.OpMatMul || n.Op == ops.OpMatMulAdd || n.Op == ops.OpMatMulGroup) && n.Inputs[0].Type.DType == quant.F32 {
 			x, w := n.Inputs[0], n.Inputs[1]
 			vt := quant.VecDotType(w.Type.DType)
 			if vt != quant.F32 {

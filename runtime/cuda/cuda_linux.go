@@ -321,7 +321,7 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 		for i, a := range l.Args {
 			switch a.Kind {
 			case gpu.ArgBuffer:
-				pr.slots[i] = e.ptrs[a.Buf]
+				pr.slots[i] = e.ptrs[a.Buf] + uint64(a.Off)
 				if p.Buffers[a.Buf].Space == lower.StateSpace {
 					pr.state = append(pr.state, i, a.Buf)
 				}

@@ -28,6 +28,7 @@ const (
 type Arg struct {
 	Kind ArgKind
 	Buf  int
+	Off  int64 // ArgBuffer: bytes past the buffer's start
 	I    int32
 	F    float32
 }
@@ -377,9 +378,9 @@ func (pl *Plan) foldableQuantize(si int) int {
 }
 
 // addGroup launches a matmul_group (lower's merge-matmuls pass) as
-// matmul3 kernels, three products per launch. Each product is written
-// through its segment view, whose buffer the plan resolves to its bytes
-// inside the group's output; hazards are tracked on the whole output.
+// matmul3 kernels, three products per launch, each writing its block of
+// the group's output (an argument with a byte offset); hazards are tracked
+// on the whole output, which the segment views read.
 func (pl *Plan) addGroup(si int, inT []ops.TensorType) error {
 	p := pl.Prog
 	s := &p.Steps[si]
@@ -400,21 +401,11 @@ func (pl *Plan) addGroup(si int, inT []ops.TensorType) error {
 	if err != nil {
 		return err
 	}
-	segs := map[int64]int{} // byte offset in the output -> segment buffer
-	for i := range p.Buffers {
-		if b := &p.Buffers[i]; b.View && b.Parent == s.Out {
-			segs[b.ViewOffset] = i
-		}
-	}
 	ws := s.In[1:]
-	var outs []int
+	var outs []Arg // each product's block of the output
 	off := int64(0)
 	for _, w := range ws {
-		id, ok := segs[off]
-		if !ok {
-			return fmt.Errorf("no segment view at byte %d of %q", off, p.Buffer(s.Out).Name)
-		}
-		outs = append(outs, id)
+		outs = append(outs, Arg{Kind: ArgBuffer, Buf: s.Out, Off: off})
 		off += int64(T*p.Buffer(w).Type.Shape[0]) * 4
 	}
 	for lo := 0; lo < len(ws); lo += 3 {
@@ -432,7 +423,7 @@ func (pl *Plan) addGroup(si int, inT []ops.TensorType) error {
 		}
 		reads := append([]int{s.In[0]}, ws[lo:hi]...)
 		if err := pl.add(si, "matmul3_"+name, [2]int{total, groups(T, MatmulTokens)},
-			[]Arg{bufArg(s.In[0]), bufArg(w[0]), bufArg(w[1]), bufArg(w[2]), bufArg(o[0]), bufArg(o[1]), bufArg(o[2]),
+			[]Arg{bufArg(s.In[0]), bufArg(w[0]), bufArg(w[1]), bufArg(w[2]), o[0], o[1], o[2],
 				intArg(T), intArg(ns[0]), intArg(ns[1]), intArg(ns[2]), intArg(K), intArg(xrb), intArg(wrb)},
 			reads, []int{s.Out}); err != nil {
 			return err

@@ -337,7 +337,7 @@ func (e *Executable) encode(enc Encoder) {
 			switch a.Kind {
 			case gpu.ArgBuffer:
 				b := e.binds[a.Buf]
-				enc.SetBuffer(ai, b.buf, b.off)
+				enc.SetBuffer(ai, b.buf, b.off+a.Off)
 			case gpu.ArgScratch:
 				enc.SetBuffer(ai, e.scratch, 0)
 			case gpu.ArgInt:

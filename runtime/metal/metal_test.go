@@ -216,7 +216,7 @@ func checkEncoding(t *testing.T, name string, e *Executable, evs []event) {
 				switch {
 				case !ok:
 					t.Errorf("%s: dispatch %d (%s) argument %d unbound", name, li, l.Kernel, ai)
-				case a.Kind == gpu.ArgBuffer && (got.op != "buffer" || got.buf != e.binds[a.Buf].buf || got.off != e.binds[a.Buf].off):
+				case a.Kind == gpu.ArgBuffer && (got.op != "buffer" || got.buf != e.binds[a.Buf].buf || got.off != e.binds[a.Buf].off+a.Off):
 					t.Errorf("%s: dispatch %d (%s) argument %d bound to %v, want buffer %d", name, li, l.Kernel, ai, got, a.Buf)
 				case a.Kind == gpu.ArgScratch && (got.op != "buffer" || got.buf != e.scratch):
 					t.Errorf("%s: dispatch %d (%s) argument %d is not the scratch buffer", name, li, l.Kernel, ai)
