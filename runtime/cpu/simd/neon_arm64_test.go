@@ -187,3 +187,94 @@ func TestNEONBF16Gemm(t *testing.T) {
 		}
 	}
 }
+
+// TestNEONQuantizeQ8_0 compares the NEON Q8_0 quantizer with
+// quant.QuantizeActivation byte for byte, block kinds mixed at random in
+// each row: normal rows at scales from 1e-38 to 1e38, all-zero blocks
+// (±0), ties (amax = 127·2^e, so id = 2^-e and (k+½)·2^e scale to halves),
+// huge blocks (d overflows fp16), fp16-subnormal d, tiny blocks (127/amax
+// overflows: the Go loop's int8 of ±Inf and NaN products), Inf and NaN
+// lanes, and raw random bits (signaling NaNs included).
+func TestNEONQuantizeQ8_0(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	block := func(x []float32) {
+		switch kind := r.IntN(10); kind {
+		case 0:
+			s := float32(math.Pow(10, float64(r.IntN(77)-38)))
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * s
+			}
+		case 1:
+			for i := range x {
+				x[i] = float32(math.Copysign(0, float64(r.IntN(2)*2-1)))
+			}
+		case 2:
+			e := r.IntN(60) - 30
+			for i := range x {
+				x[i] = float32(math.Ldexp(float64(r.IntN(255)-127)/2, e))
+			}
+			x[r.IntN(32)] = float32(math.Ldexp(float64(127*(r.IntN(2)*2-1)), e))
+		case 3:
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * 3e37
+			}
+			x[r.IntN(32)] = math.MaxFloat32
+		case 4:
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * 2e-6
+			}
+		case 5:
+			for i := range x {
+				x[i] = math.Float32frombits(r.Uint32()&0x807fffff) * float32(r.IntN(2)) // subnormals and zeros
+			}
+			x[r.IntN(32)] = 2e-37 * float32(r.IntN(2)*2-1)
+		case 6:
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			for k := 0; k < 3; k++ {
+				x[r.IntN(32)] = []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+					math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000)}[r.IntN(5)]
+			}
+		case 7:
+			for i := range x {
+				x[i] = math.Float32frombits(r.Uint32())
+			}
+		case 8:
+			for i := range x {
+				x[i] = []float32{float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xff800123)}[r.IntN(3)]
+			}
+		default:
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * 4
+			}
+		}
+	}
+	for _, n := range []int{32, 64, 96, 160, 1024, 4096, 32 * 129} {
+		for trial := 0; trial < 40; trial++ {
+			x := make([]float32, n)
+			for b := 0; b < n/32; b++ {
+				block(x[b*32 : b*32+32])
+			}
+			want := make([]byte, n/32*34)
+			if err := quant.QuantizeActivation(quant.Q8_0, x, want); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, n/32*34+1)
+			got[len(got)-1] = 0xa5
+			neonQuantizeQ8_0(x, got)
+			if got[len(got)-1] != 0xa5 {
+				t.Fatalf("n=%d trial %d: wrote past the end", n, trial)
+			}
+			for b := 0; b < n/32; b++ {
+				if g, w := got[b*34:b*34+34], want[b*34:b*34+34]; string(g) != string(w) {
+					t.Fatalf("n=%d trial %d block %d: %x, reference %x (x = %v)", n, trial, b, g, w, x[b*32:b*32+32])
+				}
+			}
+			got2 := make([]byte, len(want))
+			if err := QuantizeQ8_0(x, got2); err != nil || string(got2) != string(want) {
+				t.Fatalf("n=%d trial %d: QuantizeQ8_0 (%v) differs from the reference", n, trial, err)
+			}
+		}
+	}
+}

@@ -6,8 +6,12 @@ import "github.com/kiln-ml/kiln/ops/quant"
 // AVX2 quantize_row_q8_0 (id = 127/amax, round-half-even), vectorized.
 func QuantizeQ8_0(src []float32, dst []byte) error {
 	nb := len(src) / 32
-	if !useAVX2 || nb == 0 || len(src)%32 != 0 || len(dst) < nb*34 {
+	if !(useAVX2 || useNEON) || nb == 0 || len(src)%32 != 0 || len(dst) < nb*34 {
 		return quant.QuantizeActivation(quant.Q8_0, src, dst)
+	}
+	if useNEON {
+		neonQuantizeQ8_0(src, dst)
+		return nil
 	}
 	quantQ8_0AVX2(nb, &src[0], &dst[0])
 	return nil

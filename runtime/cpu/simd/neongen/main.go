@@ -51,6 +51,7 @@ func Generate() string {
 	g.axpy()
 	g.swiglu()
 	g.expSub()
+	g.quantQ8_0()
 	return g.b.String()
 }
 
@@ -946,6 +947,72 @@ func (g *gen) expSub() {
 	g.fsub(8, 8, 12)
 	g.exp(9, 8)
 	g.i("VST1.P [V9.S4], 16(R0)")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.i("RET")
+}
+
+func (g *gen) smax(d, n, m int) {
+	g.w(rrr(0x4EA06400, d, n, m), "SMAX V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+func (g *gen) smaxv(d, n int) { g.w(rrr(0x4EB0A800, d, n, 0), "SMAXV S%d, V%d.4S", d, n) }
+func (g *gen) fcvtns(d, n int) {
+	g.w(rrr(0x4E21A800, d, n, 0), "FCVTNS V%d.4S, V%d.4S", d, n)
+}
+
+// quantQ8_0 writes quantQ8_0NEON: quant.QuantizeActivation(quant.Q8_0)
+// over nb blocks of 32. amax is the largest |x| that is not a NaN, found
+// on the bits: |x| + 0x7fffff is a positive int32 for a number and a
+// negative one for a NaN, so a signed max (with 0's value as the floor)
+// ignores NaNs as the Go loop's a > amax does, signaling ones included.
+// d = amax/127 goes out as fp16 (FCVT rounds to nearest even, like
+// quant.FP32ToFP16); id = 127/amax, or 0 when amax is 0; q is
+// round-half-even(x·id) converted to int32 with saturation (FCVTNS; Go's
+// RoundToEven then int8() is FRINTN and a saturating FCVTZS to int32) and
+// truncated to its low byte (UZP1, as Go's int8() of the int32).
+func (g *gen) quantQ8_0() {
+	g.text("quantQ8_0NEON(nb int, src *float32, dst *byte)", "$0-24")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD src+8(FP), R0")
+	g.i("MOVD dst+16(FP), R1")
+	g.i("MOVW $0x7fffffff, R9")
+	g.i("VDUP R9, V28.S4") // abs mask
+	g.i("MOVW $0x007fffff, R9")
+	g.i("VDUP R9, V29.S4") // NaN offset; also the value of |x| = 0
+	g.i("MOVW $0x%08x, R9", math.Float32bits(127))
+	g.i("FMOVS R9, F30")
+	g.zero(31)
+	g.label("loop")
+	g.i("VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	g.i("VLD1.P 64(R0), [V20.S4, V21.S4, V22.S4, V23.S4]")
+	for r := 0; r < 8; r++ {
+		g.i("VAND V28.B16, V%d.B16, V%d.B16", 16+r, r)
+		g.i("VADD V29.S4, V%d.S4, V%d.S4", r, r)
+	}
+	for _, p := range [][3]int{{0, 0, 1}, {2, 2, 3}, {4, 4, 5}, {6, 6, 7}, {0, 0, 2}, {4, 4, 6}, {0, 0, 4}, {0, 0, 29}} {
+		g.smax(p[0], p[1], p[2])
+	}
+	g.smaxv(0, 0)
+	g.i("VSUB V29.S4, V0.S4, V0.S4") // lane 0: the bits of amax
+	g.i("FDIVS F30, F0, F1")         // d = amax/127
+	g.i("FCVTSH F1, F1")
+	g.i("FMOVS F1, R9")
+	g.i("MOVH R9, (R1)")
+	g.i("ADD $2, R1")
+	g.i("FDIVS F0, F30, F2") // id = 127/amax
+	g.i("FCMPS $(0.0), F0")
+	g.i("FCSELS NE, F2, F31, F2")
+	g.i("VDUP V2.S[0], V2.S4")
+	for r := 0; r < 8; r++ {
+		g.fmul(16+r, 16+r, 2)
+		g.fcvtns(16+r, 16+r)
+	}
+	for r := 0; r < 4; r++ {
+		g.i("VUZP1 V%d.H8, V%d.H8, V%d.H8", 17+2*r, 16+2*r, r)
+	}
+	g.i("VUZP1 V1.B16, V0.B16, V4.B16")
+	g.i("VUZP1 V3.B16, V2.B16, V5.B16")
+	g.i("VST1.P [V4.B16, V5.B16], 32(R1)")
 	g.i("SUBS $1, R2")
 	g.i("BNE loop")
 	g.i("RET")
