@@ -52,3 +52,5 @@ func neonDotF32Gemm(x, y []float32) float32 { panic("simd: no NEON on this archi
 func neonDotBF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
 
 func neonQuantizeQ8_0(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }
+
+func neonQuantizeQ8_K(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }
