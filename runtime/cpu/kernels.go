@@ -108,6 +108,9 @@ func (e *Executable) makeTask(s *lower.Step) (task, error) {
 		if a.Type == quant.Q8_0 {
 			quantize = simd.QuantizeQ8_0
 		}
+		if a.Type == quant.Q8_K {
+			quantize = simd.QuantizeQ8_K
+		}
 		return task{chunks: inT[0].Rows(), run: func(c, w int) {
 			_ = quantize(in[0].f[c*k:(c+1)*k], out.b[c*rb:(c+1)*rb])
 		}}, nil

@@ -187,3 +187,151 @@ func TestNEONBF16Gemm(t *testing.T) {
 		}
 	}
 }
+
+// quantTestBlock fills x with one kind of block, picked at random, for the
+// quantizer tests: normal values at scales from 1e-38 to 1e38, all zeros
+// (±0), ties (amax = 127·2^e, so id = 2^-e and (k+½)·2^e scale to halves),
+// huge values (d overflows fp16), fp16-subnormal d, tiny values (127/amax
+// overflows: the Go loops' int8 of ±Inf and NaN products), Inf and NaN
+// lanes, raw random bits (signaling NaNs included), all NaNs, and blocks
+// where +m and -m both reach amax (the first one sets Q8_K's sign).
+func quantTestBlock(r *rand.Rand, x []float32) {
+	n := len(x)
+	switch kind := r.IntN(11); kind {
+	case 0:
+		s := float32(math.Pow(10, float64(r.IntN(77)-38)))
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * s
+		}
+	case 1:
+		for i := range x {
+			x[i] = float32(math.Copysign(0, float64(r.IntN(2)*2-1)))
+		}
+	case 2:
+		e := r.IntN(60) - 30
+		for i := range x {
+			x[i] = float32(math.Ldexp(float64(r.IntN(255)-127)/2, e))
+		}
+		x[r.IntN(n)] = float32(math.Ldexp(float64(127*(r.IntN(2)*2-1)), e))
+	case 3:
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 3e37
+		}
+		x[r.IntN(n)] = math.MaxFloat32
+	case 4:
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 2e-6
+		}
+	case 5:
+		for i := range x {
+			x[i] = math.Float32frombits(r.Uint32()&0x807fffff) * float32(r.IntN(2)) // subnormals and zeros
+		}
+		x[r.IntN(n)] = 2e-37 * float32(r.IntN(2)*2-1)
+	case 6:
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for k := 0; k < 3; k++ {
+			x[r.IntN(n)] = []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+				math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000)}[r.IntN(5)]
+		}
+	case 7:
+		for i := range x {
+			x[i] = math.Float32frombits(r.Uint32())
+		}
+	case 8:
+		for i := range x {
+			x[i] = []float32{float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xff800123)}[r.IntN(3)]
+		}
+	case 9:
+		m := float32(r.NormFloat64()) * 3
+		for i := range x {
+			x[i] = float32(r.IntN(1000)) / 1000 * m
+		}
+		for k := 0; k < 1+r.IntN(4); k++ {
+			x[r.IntN(n)] = m * float32(r.IntN(2)*2-1)
+		}
+	default:
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 4
+		}
+	}
+}
+
+// TestNEONQuantizeQ8_0 compares the NEON Q8_0 quantizer with
+// quant.QuantizeActivation byte for byte on rows of quantTestBlock blocks.
+func TestNEONQuantizeQ8_0(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, n := range []int{32, 64, 96, 160, 1024, 4096, 32 * 129} {
+		for trial := 0; trial < 40; trial++ {
+			x := make([]float32, n)
+			for b := 0; b < n/32; b++ {
+				quantTestBlock(r, x[b*32:b*32+32])
+			}
+			want := make([]byte, n/32*34)
+			if err := quant.QuantizeActivation(quant.Q8_0, x, want); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, n/32*34+1)
+			got[len(got)-1] = 0xa5
+			neonQuantizeQ8_0(x, got)
+			if got[len(got)-1] != 0xa5 {
+				t.Fatalf("n=%d trial %d: wrote past the end", n, trial)
+			}
+			for b := 0; b < n/32; b++ {
+				if g, w := got[b*34:b*34+34], want[b*34:b*34+34]; string(g) != string(w) {
+					t.Fatalf("n=%d trial %d block %d: %x, reference %x (x = %v)", n, trial, b, g, w, x[b*32:b*32+32])
+				}
+			}
+			got2 := make([]byte, len(want))
+			if err := QuantizeQ8_0(x, got2); err != nil || string(got2) != string(want) {
+				t.Fatalf("n=%d trial %d: QuantizeQ8_0 (%v) differs from the reference", n, trial, err)
+			}
+		}
+	}
+}
+
+// TestNEONQuantizeQ8_K compares the NEON Q8_K quantizer with
+// quant.QuantizeActivation byte for byte: super-blocks of one
+// quantTestBlock kind, and super-blocks mixing kinds in 32s; dst starts
+// dirty, since zero blocks must be written whole.
+func TestNEONQuantizeQ8_K(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, n := range []int{256, 512, 768, 4096} {
+		for trial := 0; trial < 60; trial++ {
+			x := make([]float32, n)
+			for b := 0; b < n/256; b++ {
+				xb := x[b*256 : b*256+256]
+				if r.IntN(2) == 0 {
+					quantTestBlock(r, xb)
+				} else {
+					for k := 0; k < 8; k++ {
+						quantTestBlock(r, xb[32*k:32*k+32])
+					}
+				}
+			}
+			nb := n / 256
+			want := make([]byte, nb*q8KBytes)
+			if err := quant.QuantizeActivation(quant.Q8_K, x, want); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, nb*q8KBytes+1)
+			for i := range got {
+				got[i] = 0xa5
+			}
+			neonQuantizeQ8_K(x, got)
+			if got[len(got)-1] != 0xa5 {
+				t.Fatalf("n=%d trial %d: wrote past the end", n, trial)
+			}
+			for b := 0; b < nb; b++ {
+				if g, w := got[b*q8KBytes:(b+1)*q8KBytes], want[b*q8KBytes:(b+1)*q8KBytes]; string(g) != string(w) {
+					t.Fatalf("n=%d trial %d block %d:\n%x\nreference\n%x\n(x = %v)", n, trial, b, g, w, x[b*256:b*256+256])
+				}
+			}
+			got2 := make([]byte, len(want))
+			if err := QuantizeQ8_K(x, got2); err != nil || string(got2) != string(want) {
+				t.Fatalf("n=%d trial %d: QuantizeQ8_K (%v) differs from the reference", n, trial, err)
+			}
+		}
+	}
+}

@@ -50,3 +50,7 @@ func neonDotF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this a
 func neonDotF32Gemm(x, y []float32) float32 { panic("simd: no NEON on this architecture") }
 
 func neonDotBF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this architecture") }
+
+func neonQuantizeQ8_0(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }
+
+func neonQuantizeQ8_K(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }

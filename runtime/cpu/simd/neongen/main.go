@@ -51,6 +51,8 @@ func Generate() string {
 	g.axpy()
 	g.swiglu()
 	g.expSub()
+	g.quantQ8_0()
+	g.quantQ8K()
 	return g.b.String()
 }
 
@@ -946,6 +948,189 @@ func (g *gen) expSub() {
 	g.fsub(8, 8, 12)
 	g.exp(9, 8)
 	g.i("VST1.P [V9.S4], 16(R0)")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.i("RET")
+}
+
+func (g *gen) smax(d, n, m int) {
+	g.w(rrr(0x4EA06400, d, n, m), "SMAX V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+func (g *gen) smaxv(d, n int) { g.w(rrr(0x4EB0A800, d, n, 0), "SMAXV S%d, V%d.4S", d, n) }
+func (g *gen) fcvtns(d, n int) {
+	g.w(rrr(0x4E21A800, d, n, 0), "FCVTNS V%d.4S, V%d.4S", d, n)
+}
+
+// quantQ8_0 writes quantQ8_0NEON: quant.QuantizeActivation(quant.Q8_0)
+// over nb blocks of 32. amax is the largest |x| that is not a NaN, found
+// on the bits: |x| + 0x7fffff is a positive int32 for a number and a
+// negative one for a NaN, so a signed max (with 0's value as the floor)
+// ignores NaNs as the Go loop's a > amax does, signaling ones included.
+// d = amax/127 goes out as fp16 (FCVT rounds to nearest even, like
+// quant.FP32ToFP16); id = 127/amax, or 0 when amax is 0; q is
+// round-half-even(x·id) converted to int32 with saturation (FCVTNS; Go's
+// RoundToEven then int8() is FRINTN and a saturating FCVTZS to int32) and
+// truncated to its low byte (UZP1, as Go's int8() of the int32).
+func (g *gen) quantQ8_0() {
+	g.text("quantQ8_0NEON(nb int, src *float32, dst *byte)", "$0-24")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD src+8(FP), R0")
+	g.i("MOVD dst+16(FP), R1")
+	g.i("MOVW $0x7fffffff, R9")
+	g.i("VDUP R9, V28.S4") // abs mask
+	g.i("MOVW $0x007fffff, R9")
+	g.i("VDUP R9, V29.S4") // NaN offset; also the value of |x| = 0
+	g.i("MOVW $0x%08x, R9", math.Float32bits(127))
+	g.i("FMOVS R9, F30")
+	g.zero(31)
+	g.label("loop")
+	g.i("VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	g.i("VLD1.P 64(R0), [V20.S4, V21.S4, V22.S4, V23.S4]")
+	for r := 0; r < 8; r++ {
+		g.i("VAND V28.B16, V%d.B16, V%d.B16", 16+r, r)
+		g.i("VADD V29.S4, V%d.S4, V%d.S4", r, r)
+	}
+	for _, p := range [][3]int{{0, 0, 1}, {2, 2, 3}, {4, 4, 5}, {6, 6, 7}, {0, 0, 2}, {4, 4, 6}, {0, 0, 4}, {0, 0, 29}} {
+		g.smax(p[0], p[1], p[2])
+	}
+	g.smaxv(0, 0)
+	g.i("VSUB V29.S4, V0.S4, V0.S4") // lane 0: the bits of amax
+	g.i("FDIVS F30, F0, F1")         // d = amax/127
+	g.i("FCVTSH F1, F1")
+	g.i("FMOVS F1, R9")
+	g.i("MOVH R9, (R1)")
+	g.i("ADD $2, R1")
+	g.i("FDIVS F0, F30, F2") // id = 127/amax
+	g.i("FCMPS $(0.0), F0")
+	g.i("FCSELS NE, F2, F31, F2")
+	g.i("VDUP V2.S[0], V2.S4")
+	for r := 0; r < 8; r++ {
+		g.fmul(16+r, 16+r, 2)
+		g.fcvtns(16+r, 16+r)
+	}
+	for r := 0; r < 4; r++ {
+		g.i("VUZP1 V%d.H8, V%d.H8, V%d.H8", 17+2*r, 16+2*r, r)
+	}
+	g.i("VUZP1 V1.B16, V0.B16, V4.B16")
+	g.i("VUZP1 V3.B16, V2.B16, V5.B16")
+	g.i("VST1.P [V4.B16, V5.B16], 32(R1)")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.i("RET")
+}
+
+func (g *gen) smin(d, n, m int) {
+	g.w(rrr(0x4EA06C00, d, n, m), "SMIN V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+func (g *gen) saddlv(d, n int) { g.w(rrr(0x4E303800, d, n, 0), "SADDLV H%d, V%d.16B", d, n) }
+
+// shrn4 is SHRN Vd.8B, Vn.8H, #4: a 16-byte 0/0xff mask to a nibble per byte.
+func (g *gen) shrn4(d, n int) { g.w(rrr(0x0F0C8400, d, n, 0), "SHRN V%d.8B, V%d.8H, #4", d, n) }
+
+// quantQ8K writes quantQ8KNEON: quant.QuantizeActivation(quant.Q8_K) (ggml's
+// quantize_row_q8_K_ref) over nb super-blocks of 256. Per block: amax, the
+// largest |x| that is not a NaN, as in quantQ8_0; an all-zero (or all-NaN)
+// block is written as 292 zero bytes. max, the signed element that Go's
+// strict amax < a scan keeps, is the first element whose |x| has amax's
+// bits: groups of 16 are compared until one matches, and the first match
+// comes from the group's nibble mask (SHRN #4, RBIT, CLZ). iscale =
+// -127/max; q = min(127, nearest_int(iscale·x)) (a product, then + 1.5·2^23
+// rounded separately, mantissa bits - 2^22) truncated to its low byte;
+// bsums are SADDLV of each 16 quants; d = 1/iscale as float32.
+func (g *gen) quantQ8K() {
+	g.text("quantQ8KNEON(nb int, src *float32, dst *byte)", "$0-24")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD src+8(FP), R0")
+	g.i("MOVD dst+16(FP), R1")
+	for _, c := range []struct {
+		v   int
+		val uint32
+	}{{28, 0x7fffffff}, {29, 0x007fffff}, {30, math.Float32bits(12582912)}, {31, 0x00400000}, {27, 127}} {
+		g.i("MOVW $0x%08x, R9", c.val)
+		g.i("VDUP R9, V%d.S4", c.v)
+	}
+	g.i("MOVW $0x%08x, R9", math.Float32bits(-127))
+	g.i("FMOVS R9, F26")
+	g.i("MOVW $0x%08x, R9", math.Float32bits(1))
+	g.i("FMOVS R9, F25")
+	for r := 20; r < 24; r++ {
+		g.zero(r)
+	}
+	g.label("loop")
+	// amax: four accumulators starting at the value of |x| = 0.
+	g.i("MOVD R0, R3")
+	for r := 4; r < 8; r++ {
+		g.i("VMOV V29.B16, V%d.B16", r)
+	}
+	for grp := 0; grp < 16; grp++ {
+		g.i("VLD1.P 64(R3), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		for r := 0; r < 4; r++ {
+			g.i("VAND V28.B16, V%d.B16, V%d.B16", r, r)
+			g.i("VADD V29.S4, V%d.S4, V%d.S4", r, r)
+			g.smax(4+r, 4+r, r)
+		}
+	}
+	g.smax(4, 4, 5)
+	g.smax(6, 6, 7)
+	g.smax(4, 4, 6)
+	g.smaxv(4, 4)
+	g.i("VSUB V29.S4, V4.S4, V4.S4")
+	g.i("FMOVS F4, R9") // the bits of amax
+	g.i("CBNZ R9, nonzero")
+	g.i("MOVW ZR, (R1)")
+	g.i("ADD $4, R1")
+	for k := 0; k < 4; k++ {
+		g.i("VST1.P [V20.B16, V21.B16, V22.B16, V23.B16], 64(R1)")
+	}
+	g.i("VST1.P [V20.B16, V21.B16], 32(R1)")
+	g.i("ADD $1024, R0")
+	g.i("B next")
+	g.label("nonzero")
+	// max: the first element whose |x| has amax's bits (there is one).
+	g.i("VDUP R9, V8.S4")
+	g.i("MOVD R0, R3")
+	g.label("find")
+	g.i("VLD1.P 64(R3), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	for r := 0; r < 4; r++ {
+		g.i("VAND V28.B16, V%d.B16, V%d.B16", r, r)
+		g.i("VCMEQ V8.S4, V%d.S4, V%d.S4", r, r)
+	}
+	g.i("VUZP1 V1.H8, V0.H8, V0.H8")
+	g.i("VUZP1 V3.H8, V2.H8, V2.H8")
+	g.i("VUZP1 V2.B16, V0.B16, V0.B16")
+	g.shrn4(0, 0)
+	g.i("FMOVD F0, R10")
+	g.i("CBZ R10, find")
+	g.i("RBIT R10, R10")
+	g.i("CLZ R10, R10") // 4 × the element's index in its group
+	g.i("SUB $64, R3")
+	g.i("MOVWU (R3)(R10), R11")
+	g.i("FMOVS R11, F9")
+	g.i("FDIVS F9, F26, F10")  // iscale = -127/max
+	g.i("FDIVS F10, F25, F12") // d = 1/iscale
+	g.i("FMOVS F12, (R1)")
+	g.i("ADD $4, R1")
+	g.i("VDUP V10.S[0], V11.S4")
+	for grp := 0; grp < 16; grp++ {
+		g.i("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		for r := 0; r < 4; r++ {
+			g.fmul(r, r, 11)
+			g.fadd(r, r, 30)
+		}
+		for r := 0; r < 4; r++ {
+			g.i("VAND V29.B16, V%d.B16, V%d.B16", r, r)
+			g.i("VSUB V31.S4, V%d.S4, V%d.S4", r, r)
+			g.smin(r, r, 27)
+		}
+		g.i("VUZP1 V1.H8, V0.H8, V12.H8")
+		g.i("VUZP1 V3.H8, V2.H8, V13.H8")
+		g.i("VUZP1 V13.B16, V12.B16, V12.B16")
+		g.i("VST1.P [V12.B16], 16(R1)")
+		g.saddlv(14, 12)
+		g.i("VMOV V14.H[0], V%d.H[%d]", 16+grp/8, grp%8)
+	}
+	g.i("VST1.P [V16.H8, V17.H8], 32(R1)")
+	g.label("next")
 	g.i("SUBS $1, R2")
 	g.i("BNE loop")
 	g.i("RET")
