@@ -46,11 +46,12 @@ func TestMetalLogitsParity(t *testing.T) {
 	gpuLogitsParity(t, "metal")
 }
 
-// gpuParityCases are the llama cases plus the other architectures whose
-// ops the GPU kernels cover (qwen2's biases, qwen3's per-head norms).
+// gpuParityCases are the llama cases plus the other architectures (qwen2's
+// biases, qwen3's per-head norms, gemma's scales, soft-caps, GELU gate and
+// sliding windows, phi3's fused tensors).
 func gpuParityCases() []parityCase {
 	cs := llamaParityCases()
-	for _, m := range []string{"qwen2", "qwen3"} {
+	for _, m := range []string{"qwen2", "qwen3", "gemma2", "gemma3", "phi3"} {
 		for _, r := range []string{"seq16", "rand200"} {
 			cs = append(cs, parityCase{"synth/" + m + "-q8_0.gguf", m + "-q8_0." + r + ".json"})
 		}

@@ -65,9 +65,15 @@ var randWeight = backendtest.RandWeight
 // the first "/") whose ops have no GPU kernel yet. Loading them must fail
 // with an error naming the op; TestKernels checks that, so this list
 // shrinks as kernels arrive.
-var gpuUnsupported = map[string]bool{
-	"softmax": true, "scale": true, "softcap": true, "geglu": true, "attention_softcap": true,
-}
+var gpuUnsupported = map[string]bool{}
+
+// caseNMSE are looser bounds for cases (by name up to the first "/") whose
+// GPU kernel cannot follow the CPU's rounding to the bit. geglu: the CPU
+// looks GELU up in a half-precision table; the GPU rounds its gate and its
+// GELU to half the same way, but its tanhf may differ from glibc's in the
+// last float bit, and where that moves a half rounding one element is off
+// by a half ulp (2^-11 relative), about 1e-8 on rows this short.
+var caseNMSE = map[string]float64{"geglu": 1e-6}
 
 // TestKernels runs every op alone on random data through the CUDA runtime in
 // each sync mode and through graph.Evaluate (the ops reference), at several
@@ -116,9 +122,13 @@ func testKernels(t *testing.T, rts map[SyncMode]*Runtime, tuning string) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
+			bound := maxNMSE
+			if b, ok := caseNMSE[op]; ok {
+				bound = b
+			}
 			err = built.Compare(e, func(at int, got, want []float32) {
-				if e2 := backendtest.NMSE(got, want); e2 > maxNMSE || math.IsNaN(e2) {
-					t.Errorf("%s (%s, tuning %s), pos %d: NMSE %g > %g (got %v, want %v)", c.Name, mode, tuning, at, e2, maxNMSE, head(got), head(want))
+				if e2 := backendtest.NMSE(got, want); e2 > bound || math.IsNaN(e2) {
+					t.Errorf("%s (%s, tuning %s), pos %d: NMSE %g > %g (got %v, want %v)", c.Name, mode, tuning, at, e2, bound, head(got), head(want))
 				}
 			})
 			if err != nil {

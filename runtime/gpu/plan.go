@@ -305,9 +305,6 @@ func (pl *Plan) addStep(si int) error {
 		if hd > AttentionMaxHeadDim {
 			return fmt.Errorf("head_dim %d exceeds the attention kernel's %d", hd, AttentionMaxHeadDim)
 		}
-		if a.Softcap != 0 {
-			return fmt.Errorf("attention soft-capping (%g) has no gpu kernel yet", a.Softcap)
-		}
 		if a.NKVHead <= 0 || a.NHead%a.NKVHead != 0 {
 			return fmt.Errorf("%d heads do not group over %d kv heads", a.NHead, a.NKVHead)
 		}
@@ -321,16 +318,37 @@ func (pl *Plan) addStep(si int) error {
 		if scale == 0 {
 			scale = float32(1 / math.Sqrt(float64(hd)))
 		}
+		var capv, capinv float32 // soft-capping, as the reference: only a positive cap
+		if a.Softcap > 0 {
+			capv, capinv = a.Softcap, 1/a.Softcap
+		}
 		rowsQ := T * a.NHead
 		pl.ScratchBytes = max(pl.ScratchBytes, int64(rowsQ)*int64(nsplit)*int64(hd+2)*4)
 		if err := pl.add(si, "attention_part", [2]int{rowsQ, nsplit},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), bufArg(in[3]), {Kind: ArgScratch},
-				intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit)},
+				intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
+				floatArg(capv), floatArg(capinv)},
 			in, []int{-1}); err != nil {
 			return err
 		}
 		return pl.add(si, "attention_combine", [2]int{rowsQ, 1},
 			[]Arg{{Kind: ArgScratch}, bufArg(s.Out), intArg(hd), intArg(nsplit)}, []int{-1}, []int{s.Out})
+	case ops.OpScale:
+		return pl.add(si, "scale", [2]int{groups(n, 256), 1},
+			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(n), floatArg(a.Scale)}, in, []int{s.Out})
+	case ops.OpSoftcap:
+		return pl.add(si, "softcap", [2]int{groups(n, 256), 1},
+			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(n), floatArg(a.Softcap), floatArg(1 / a.Softcap)}, in, []int{s.Out})
+	case ops.OpGeGLU:
+		return pl.add(si, "geglu", [2]int{groups(n, 256), 1},
+			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(s.Out), intArg(n)}, in, []int{s.Out})
+	case ops.OpSoftmax:
+		scale := a.Scale
+		if scale == 0 {
+			scale = 1 // as the reference: no scale given means none
+		}
+		return pl.add(si, "softmax", [2]int{rows, 1},
+			[]Arg{bufArg(in[0]), bufArg(s.Out), intArg(cols), floatArg(scale)}, in, []int{s.Out})
 	}
 	return fmt.Errorf("no gpu kernel for %s", s.Op)
 }

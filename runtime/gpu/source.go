@@ -117,6 +117,7 @@ typedef char i8;
 #define expf(x) precise::exp(x)
 #define sqrtf(x) precise::sqrt(x)
 #define cosf(x) precise::cos(x)
+#define tanhf(x) precise::tanh(x)
 #define sinf(x) precise::sin(x)
 #define fabsf(x) metal::fabs(x)
 #define rintf(x) rint(x)
@@ -787,6 +788,82 @@ func buildKernels() []Kernel {
 	if (i >= n) return;
 	out[i] = silu_at(x[i], i, cols);
 `},
+		// ggml_scale: one rounding per element.
+		Kernel{Name: "scale", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), fval("s")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	out[i] = x[i] * s;
+`},
+		// gemma's soft-capping as llama.cpp builds it (ops.Softcap): scale by
+		// the float reciprocal inv = 1/c (computed on the host, so no
+		// dialect's division rounds it differently), tanh, scale by c.
+		Kernel{Name: "softcap", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), fval("c"), fval("inv")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	out[i] = tanhf(x[i] * inv) * c;
+`},
+		// ggml_vec_geglu_f32 (ops.GeGLURow): the CPU looks GELU up in a
+		// half-precision table, so the gate is rounded to half, GELU computed
+		// in float with ggml's tanh formula, and the result rounded to half;
+		// past ±10 GELU is 0 or the identity. The GPU's tanhf and glibc's can
+		// differ in the last bit, which rarely moves a half rounding.
+		Kernel{Name: "geglu", Block: 256,
+			Params: []Param{buf("g", "const float"), buf("u", "const float"), buf("out", "float"), ival("n")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	float x = g[i];
+	if (x <= -10.0f) {
+		out[i] = 0.0f;
+		return;
+	}
+	float y = x;
+	if (x < 10.0f) {
+		float h = f16f(f2h(x));
+		float t = tanhf(0.79788456080286535587989211986876f * h * fmaf(0.044715f * h, h, 1.0f));
+		y = f16f(f2h(0.5f * h * (1.0f + t)));
+	}
+	out[i] = y * u[i];
+`},
+		// Row-wise softmax of x·scale as ggml's soft_max computes it
+		// (ops.SoftmaxInPlace): the row's max, exps (ggml_expf on groups of
+		// 8, libm's on the tail) summed in ACC, then a scale by the float
+		// reciprocal of the sum. One group per row.
+		Kernel{Name: "softmax", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("cols"), fval("scale")},
+			Body: `
+	SHARED float redm[32];
+	SHARED ACC reds[32];
+	GP(const float) xr = x + (long)GID_X * cols;
+	GP(float) yr = out + (long)GID_X * cols;
+	float m = NEG_INF;
+	for (int i = LID; i < cols; i += BDIM) m = fmaxf(m, xr[i] * scale);
+	m = warp_max(m);
+	if ((LID & 31) == 0) redm[LID / 32] = m;
+	BARRIER();
+	m = redm[0];
+	for (int w = 1; w < BDIM / 32; w++) m = fmaxf(m, redm[w]);
+	int full = cols - cols % 8;
+	ACC s = 0;
+	for (int i = LID; i < cols; i += BDIM) {
+		float d = xr[i] * scale - m;
+		float e = i < full ? ggml_expf(d) : expf(d);
+		yr[i] = e;
+		s += (ACC)e;
+	}
+	s = warp_sum_acc(s);
+	if ((LID & 31) == 0) reds[LID / 32] = s;
+	BARRIER();
+	ACC tot = 0;
+	for (int w = 0; w < BDIM / 32; w++) tot += reds[w];
+	float inv = (float)((ACC)1 / tot);
+	// Each thread scales the elements it wrote itself: no barrier needed.
+	for (int i = LID; i < cols; i += BDIM) yr[i] = yr[i] * inv;
+`},
 		Kernel{Name: "copy", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "float"), ival("n"), ival("off")},
 			Body: `
@@ -842,7 +919,8 @@ func buildKernels() []Kernel {
 		// coalesced, and a batch's 8 rows load before any is used.
 		Kernel{Name: "attention_part", Block: 128,
 			Params: []Param{buf("q", "const float"), buf("kc", "const float"), buf("vc", "const float"), buf("pos", "const int"), buf("part", "float"),
-				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit")},
+				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit"),
+				fval("cap"), fval("capinv")},
 			Body: `
 	SHARED float wm[4];
 	SHARED float wl[4];
@@ -878,7 +956,10 @@ func buildKernels() []Kernel {
 		}
 		float cm = NEG_INF;
 		for (int b = 0; b < 8; b++) {
-			sc[b] = base + b < j1 ? warp_sum(sc[b]) * scale : NEG_INF;
+			float kq = warp_sum(sc[b]);
+			// Soft-capping (cap > 0) acts on kq before the scale, as llama.cpp's graph does.
+			if (cap > 0.0f) kq = tanhf(kq * capinv) * cap;
+			sc[b] = base + b < j1 ? kq * scale : NEG_INF;
 			cm = fmaxf(cm, sc[b]);
 		}
 		float mn = fmaxf(m, cm);

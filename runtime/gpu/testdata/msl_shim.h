@@ -13,7 +13,7 @@ typedef unsigned int uint;
 struct uint3 { uint x, y, z; };
 namespace metal {
 using std::fabs; using std::fmax; using std::fmin; using std::fma; using std::rint; using std::min; using std::max;
-namespace precise { using std::exp; using std::sqrt; using std::cos; using std::sin; }
+namespace precise { using std::exp; using std::sqrt; using std::cos; using std::sin; using std::tanh; }
 enum class mem_flags { mem_none, mem_device, mem_threadgroup };
 void threadgroup_barrier(mem_flags);
 void simdgroup_barrier(mem_flags);
