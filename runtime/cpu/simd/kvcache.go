@@ -45,7 +45,7 @@ func AxpyF16(acc []float32, p float32, v []byte) {
 
 // TurboScores is ops.TurboScores: out[j] = TurboDot(bits, keys[j·stride:], qr)
 // for j < len(out), all keys in one call (vectorized for head sizes that
-// are multiples of 32).
+// are multiples of 32; on arm64, of 16 for 4 and 5 bits).
 func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 	if useNEON {
 		neonTurboScores(bits, keys, stride, qr, out)
