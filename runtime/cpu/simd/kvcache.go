@@ -12,8 +12,12 @@ var (
 )
 
 // TurboDot is kvquant.TurboDot: the score of a rotated query against one
-// packed turbo key, in the same lane order (4-bit codes vectorized).
+// packed turbo key, in the same lane order (4-bit codes vectorized on
+// amd64, all widths on arm64).
 func TurboDot(bits int, k []byte, qr []float32) float32 {
+	if useNEON {
+		return neonTurboDot(bits, k, qr)
+	}
 	n := len(qr)
 	if useAVX2 && bits == 4 && n >= 16 && n%16 == 0 {
 		_ = k[kvquant.Turbo4.HeadBytes(n)-1]
@@ -24,6 +28,10 @@ func TurboDot(bits int, k []byte, qr []float32) float32 {
 
 // AxpyF16 is ops.AxpyF16: acc[i] = fma(p, f16(v[i]), acc[i]).
 func AxpyF16(acc []float32, p float32, v []byte) {
+	if useNEON {
+		neonAxpyF16(acc, p, v)
+		return
+	}
 	n := len(acc)
 	if useAVX2 && n >= 8 {
 		n8 := n &^ 7
@@ -37,8 +45,12 @@ func AxpyF16(acc []float32, p float32, v []byte) {
 
 // TurboScores is ops.TurboScores: out[j] = TurboDot(bits, keys[j·stride:], qr)
 // for j < len(out), all keys in one call (vectorized for head sizes that
-// are multiples of 32).
+// are multiples of 32; on arm64, of 16 for 4 and 5 bits).
 func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
+	if useNEON {
+		neonTurboScores(bits, keys, stride, qr, out)
+		return
+	}
 	n := len(qr)
 	if useAVX2 && n >= 32 && n%32 == 0 && len(out) > 0 {
 		t := kvquant.Type(int(kvquant.Turbo3) + bits - 3)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 	"golang.org/x/sys/cpu"
 )
@@ -331,6 +332,128 @@ func TestNEONQuantizeQ8_K(t *testing.T) {
 			got2 := make([]byte, len(want))
 			if err := QuantizeQ8_K(x, got2); err != nil || string(got2) != string(want) {
 				t.Fatalf("n=%d trial %d: QuantizeQ8_K (%v) differs from the reference", n, trial, err)
+			}
+		}
+	}
+}
+
+// sameFloat reports whether a and b are the same bits, or both NaN (NaN
+// payloads are not kept alike by the plain-Go FMA and the hardware's).
+func sameFloat(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
+}
+
+// randHalf returns a random fp16: often a special one (±0, ±inf, quiet and
+// signaling NaNs, subnormals, the largest finite), else random finite bits
+// or a normal value near 1.
+func randHalf(r *rand.Rand) uint16 {
+	switch r.IntN(8) {
+	case 0:
+		sp := []uint16{0, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfd55, 0x0001, 0x83ff, 0x0200, 0x7bff, 0xfbff}
+		return sp[r.IntN(len(sp))]
+	case 1:
+		return uint16(r.IntN(0x400)) | uint16(r.IntN(2))<<15 // subnormal
+	case 2, 3:
+		for {
+			if h := uint16(r.Uint32()); h&0x7c00 != 0x7c00 {
+				return h
+			}
+		}
+	}
+	return quant.FP32ToFP16(float32(r.NormFloat64()))
+}
+
+// TestNEONAxpyF16 compares the NEON f16 value update with ops.AxpyF16 bit
+// for bit on random halves (specials included), tails of every length.
+func TestNEONAxpyF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{1, 3, 15, 16, 17, 31, 32, 48, 64, 100, 128, 255, 256} {
+		for trial := 0; trial < 20; trial++ {
+			v := make([]byte, 2*n+2) // a trailing half AxpyF16 must not touch
+			for i := 0; i < n+1; i++ {
+				binary.LittleEndian.PutUint16(v[2*i:], randHalf(r))
+			}
+			got, want := make([]float32, n), make([]float32, n)
+			for i := range got {
+				got[i] = float32(r.NormFloat64() * 8)
+				if trial%5 == 4 {
+					got[i] = math.Float32frombits(r.Uint32())
+				}
+				want[i] = got[i]
+			}
+			p := []float32{float32(r.Float64()), 0, -1, 3e38, 1e-40, float32(math.Inf(1))}[trial%6]
+			AxpyF16(got, p, v[:2*n])
+			ops.AxpyF16(want, p, v[:2*n])
+			for i := range got {
+				if !sameFloat(got[i], want[i]) {
+					t.Fatalf("n=%d trial %d p=%v: element %d = %v, reference %v", n, trial, p, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestNEONTurboScores compares the NEON turbo scores (every width, many
+// keys with a stride, and the one-key TurboDot) with ops.TurboScores and
+// kvquant.TurboDot bit for bit: packed keys, and raw random code bytes
+// under random fp16 scales (specials included), so every code of every
+// lane is looked up.
+func TestNEONTurboScores(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, typ := range []kvquant.Type{kvquant.Turbo3, kvquant.Turbo4, kvquant.Turbo5} {
+		bits := typ.Bits()
+		for _, hd := range []int{16, 32, 48, 64, 96, 128, 256} {
+			if bits == 3 && hd%32 != 0 {
+				continue // the 3-bit layout comes in units of 32
+			}
+			pow2 := hd&(hd-1) == 0 // Pack and RotateQuery need a Hadamard size
+			hb := typ.HeadBytes(hd)
+			const nkeys, pad = 37, 5
+			stride := hb + pad
+			keys := make([]byte, nkeys*stride)
+			signs := kvquant.Signs(1, 2, hd)
+			x, q, qr, tmp := make([]float32, hd), make([]float32, hd), make([]float32, hd), make([]float32, hd)
+			for trial := 0; trial < 4; trial++ {
+				for j := 0; j < nkeys; j++ {
+					key := keys[j*stride : j*stride+hb]
+					if pow2 && (j+trial)%2 == 0 {
+						for i := range x {
+							x[i] = float32(r.NormFloat64() * 3)
+						}
+						kvquant.Pack(typ, key, x, signs, tmp)
+					} else {
+						for i := range key {
+							key[i] = byte(r.Uint32())
+						}
+						binary.LittleEndian.PutUint16(key, randHalf(r))
+					}
+					for i := hb; i < stride; i++ {
+						keys[j*stride+i] = byte(r.Uint32())
+					}
+				}
+				for i := range q {
+					q[i] = float32(r.NormFloat64())
+				}
+				if pow2 {
+					kvquant.RotateQuery(qr, q, signs, 0.125)
+				} else {
+					copy(qr, q)
+				}
+				if trial == 3 {
+					qr[r.IntN(hd)] = float32(math.Inf(1))
+				}
+				got, want := make([]float32, nkeys), make([]float32, nkeys)
+				TurboScores(bits, keys[:(nkeys-1)*stride+hb], stride, qr, got)
+				ops.TurboScores(bits, keys, stride, qr, want)
+				for j := range got {
+					if !sameFloat(got[j], want[j]) {
+						t.Fatalf("%s hd %d trial %d: key %d = %v, reference %v", typ, hd, trial, j, got[j], want[j])
+					}
+					k := keys[j*stride : j*stride+hb]
+					if d := TurboDot(bits, k, qr); !sameFloat(d, want[j]) {
+						t.Fatalf("%s hd %d trial %d: TurboDot key %d = %v, reference %v", typ, hd, trial, j, d, want[j])
+					}
+				}
 			}
 		}
 	}

@@ -54,3 +54,13 @@ func neonDotBF16Gemm(n int, w, x []byte) float32 { panic("simd: no NEON on this 
 func neonQuantizeQ8_0(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }
 
 func neonQuantizeQ8_K(src []float32, dst []byte) { panic("simd: no NEON on this architecture") }
+
+func neonAxpyF16(acc []float32, p float32, v []byte) { panic("simd: no NEON on this architecture") }
+
+func neonTurboScores(bits int, keys []byte, stride int, qr, out []float32) {
+	panic("simd: no NEON on this architecture")
+}
+
+func neonTurboDot(bits int, k []byte, qr []float32) float32 {
+	panic("simd: no NEON on this architecture")
+}

@@ -53,6 +53,10 @@ func Generate() string {
 	g.expSub()
 	g.quantQ8_0()
 	g.quantQ8K()
+	g.axpyF16()
+	for _, bits := range []int{3, 4, 5} {
+		g.turboScores(bits)
+	}
 	return g.b.String()
 }
 
@@ -1133,5 +1137,192 @@ func (g *gen) quantQ8K() {
 	g.label("next")
 	g.i("SUBS $1, R2")
 	g.i("BNE loop")
+	g.i("RET")
+}
+
+// axpyF16 writes axpyF16NEON: acc[i] = fma(p, f16(v[i]), acc[i]) over n16
+// groups of 16 (ops.AxpyF16; FCVTL widens halves exactly).
+func (g *gen) axpyF16() {
+	g.text("axpyF16NEON(n16 int, p float32, v *byte, acc *float32)", "$0-32")
+	g.i("MOVD n16+0(FP), R2")
+	g.i("FMOVS p+8(FP), F16")
+	g.i("MOVD v+16(FP), R0")
+	g.i("MOVD acc+24(FP), R1")
+	g.i("VDUP V16.S[0], V16.S4")
+	g.label("loop")
+	g.i("VLD1.P 32(R0), [V0.H8, V1.H8]")
+	g.i("VLD1 (R1), [V6.S4, V7.S4, V8.S4, V9.S4]")
+	g.fcvtl(2, 0)
+	g.fcvtl2(3, 0)
+	g.fcvtl(4, 1)
+	g.fcvtl2(5, 1)
+	for r := 0; r < 4; r++ {
+		g.i("VFMLA V%d.S4, V16.S4, V%d.S4", 2+r, 6+r)
+	}
+	g.i("VST1.P [V6.S4, V7.S4, V8.S4, V9.S4], 64(R1)")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.i("RET")
+}
+
+func (g *gen) ushl(d, n, m int) {
+	g.w(rrr(0x6E204400, d, n, m), "USHL V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+func (g *gen) cmtst(d, n, m int) {
+	g.w(rrr(0x4E208C00, d, n, m), "CMTST V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// tbl is TBL Vd.16B, {V(t)..V(t+regs-1)}.16B, Vm.16B.
+func (g *gen) tbl(d, t, regs, m int) {
+	if regs == 1 {
+		g.w(rrr(0x4E000000, d, t, m), "TBL V%d.16B, {V%d.16B}, V%d.16B", d, t, m)
+		return
+	}
+	g.w(rrr(0x4E002000, d, t, m), "TBL V%d.16B, {V%d.16B, V%d.16B}, V%d.16B", d, t, t+1, m)
+}
+func (g *gen) zip(hi bool, h bool, d, n, m int) {
+	op, name, arr := uint32(0x4E003800), "ZIP1", "16B"
+	if hi {
+		op, name = op|0x4000, "ZIP2"
+	}
+	if h {
+		op, arr = op|0x400000, "8H"
+	}
+	g.w(rrr(op, d, n, m), "%s V%d.%s, V%d.%s, V%d.%s", name, d, arr, n, arr, m, arr)
+}
+
+// vconst sets V(v) to the 16 bytes lo (bytes 0-7) and hi (8-15), via R11.
+func (g *gen) vconst(v int, lo, hi uint64) {
+	g.i("MOVD $0x%016x, R11", lo)
+	g.i("VMOV R11, V%d.D[0]", v)
+	g.i("MOVD $0x%016x, R11", hi)
+	g.i("VMOV R11, V%d.D[1]", v)
+}
+
+// turboLookup looks up the 16 codes of V(c) (0-15, or 0-31 with two-register
+// planes) in the byte planes V20.. (each planeRegs registers: plane j holds
+// byte j of every level) and FMAs the levels with the next 16 floats of
+// the query at R9 into V16..V19: coordinates 0-3, 4-7, 8-11, 12-15.
+// It uses V4..V15.
+func (g *gen) turboLookup(c, planeRegs int) {
+	for j := 0; j < 4; j++ {
+		g.tbl(4+j, 20+planeRegs*j, planeRegs, c)
+	}
+	g.zip(false, false, 8, 4, 5) // bytes 0,1 of levels 0-7
+	g.zip(true, false, 9, 4, 5)  // of levels 8-15
+	g.zip(false, false, 10, 6, 7)
+	g.zip(true, false, 11, 6, 7)
+	g.zip(false, true, 4, 8, 10)
+	g.zip(true, true, 5, 8, 10)
+	g.zip(false, true, 6, 9, 11)
+	g.zip(true, true, 7, 9, 11)
+	g.i("VLD1.P 64(R9), [V12.S4, V13.S4, V14.S4, V15.S4]")
+	for r := 0; r < 4; r++ {
+		g.i("VFMLA V%d.S4, V%d.S4, V%d.S4", 12+r, 4+r, 16+r)
+	}
+}
+
+// turboScores writes turboScores{3,4,5}NEON: ops.TurboScores for nkeys
+// keys stride bytes apart, each in units of 16 coordinates (32 for 3
+// bits). Coordinate i goes to lane i%8 of accumulator (i/8)%2 with an FMA
+// (V16..V19 hold lanes 0-3, 4-7 of each), reduced as kvquant.TurboDot and
+// multiplied by the key's fp16 scale. tab holds the levels in code order as
+// byte planes (16 bytes each for 3 and 4 bits, 32 for 5).
+func (g *gen) turboScores(bits int) {
+	unit := "n16"
+	if bits == 3 {
+		unit = "n32"
+	}
+	g.text(fmt.Sprintf("turboScores%dNEON(nkeys, %s int, keys *byte, stride int, q *float32, tab *byte, out *float32)", bits, unit), "$0-56")
+	g.i("MOVD nkeys+0(FP), R0")
+	g.i("MOVD %s+8(FP), R1", unit)
+	g.i("MOVD keys+16(FP), R2")
+	g.i("MOVD stride+24(FP), R3")
+	g.i("MOVD q+32(FP), R4")
+	g.i("MOVD tab+40(FP), R5")
+	g.i("MOVD out+48(FP), R6")
+	planeRegs := 1
+	if bits == 5 {
+		planeRegs = 2
+		g.i("VLD1.P 64(R5), [V20.B16, V21.B16, V22.B16, V23.B16]")
+		g.i("VLD1 (R5), [V24.B16, V25.B16, V26.B16, V27.B16]")
+	} else {
+		g.i("VLD1 (R5), [V20.B16, V21.B16, V22.B16, V23.B16]")
+	}
+	const bitmask = 0x8040201008040201
+	switch bits {
+	case 3:
+		g.vconst(24, 0x0000000000000000, 0xfefefefefefefefe) // low fields k, k+8: >> 0, 2
+		g.vconst(25, 0xfcfcfcfcfcfcfcfc, 0xfafafafafafafafa) // k+16, k+24: >> 4, 6
+		g.i("VMOVI $3, V26.B16")
+		g.i("VMOVI $4, V27.B16")
+		g.vconst(28, bitmask, bitmask)
+		g.vconst(29, 0x0000000000000000, 0x0101010101010101) // plane bytes 0, 1
+		g.vconst(30, 0x0202020202020202, 0x0303030303030303) // plane bytes 2, 3
+	default:
+		g.vconst(28, 0x0000000000000000, 0xfcfcfcfcfcfcfcfc) // nibbles k, k+8: >> 0, 4
+		g.i("VMOVI $15, V29.B16")
+		if bits == 5 {
+			g.vconst(30, bitmask, bitmask)
+			g.i("VMOVI $16, V31.B16")
+			g.vconst(3, 0x0000000000000000, 0x0101010101010101)
+		}
+	}
+	g.label("key")
+	g.i("ADD $2, R2, R7")    // codes
+	g.i("ADD R1<<3, R7, R8") // high-bit plane (3 and 5 bits): d/4 or d/2 bytes on
+	g.i("MOVD R4, R9")       // query
+	g.i("MOVD R1, R10")
+	for r := 16; r < 20; r++ {
+		g.zero(r)
+	}
+	g.label("loop")
+	g.i("VLD1R (R7), [V0.D2]")
+	g.i("ADD $8, R7")
+	if bits == 3 {
+		g.ushl(1, 0, 24)
+		g.ushl(2, 0, 25)
+		g.i("VAND V26.B16, V1.B16, V1.B16")
+		g.i("VAND V26.B16, V2.B16, V2.B16")
+		g.i("MOVWU.P 4(R8), R11")
+		g.i("VMOV R11, V3.S[0]")
+		g.tbl(8, 3, 1, 29)
+		g.tbl(9, 3, 1, 30)
+		g.cmtst(8, 8, 28)
+		g.cmtst(9, 9, 28)
+		g.i("VAND V27.B16, V8.B16, V8.B16")
+		g.i("VAND V27.B16, V9.B16, V9.B16")
+		g.i("VORR V8.B16, V1.B16, V1.B16")
+		g.i("VORR V9.B16, V2.B16, V2.B16")
+		g.turboLookup(1, 1)
+		g.turboLookup(2, 1)
+	} else {
+		g.ushl(1, 0, 28)
+		g.i("VAND V29.B16, V1.B16, V1.B16")
+		if bits == 5 {
+			g.i("MOVHU.P 2(R8), R11")
+			g.i("VMOV R11, V2.H[0]")
+			g.tbl(2, 2, 1, 3)
+			g.cmtst(2, 2, 30)
+			g.i("VAND V31.B16, V2.B16, V2.B16")
+			g.i("VORR V2.B16, V1.B16, V1.B16")
+		}
+		g.turboLookup(1, planeRegs)
+	}
+	g.i("SUBS $1, R10")
+	g.i("BNE loop")
+	g.fadd(16, 16, 18)
+	g.fadd(17, 17, 19)
+	g.fadd(16, 16, 17) // hsum8, keeping V29
+	g.ext8(2, 16, 16)
+	g.fadd2(16, 16, 2)
+	g.faddpScalar(0, 16)
+	g.half(1, 0, 2, 11)
+	g.i("FMULS F1, F0, F0")
+	g.i("FMOVS F0, (R6)")
+	g.i("ADD $4, R6")
+	g.i("ADD R3, R2")
+	g.i("SUBS $1, R0")
+	g.i("BNE key")
 	g.i("RET")
 }
