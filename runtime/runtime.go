@@ -5,7 +5,11 @@
 // Import it under another name (krt) to avoid shadowing Go's runtime.
 package runtime
 
-import "github.com/kiln-ml/kiln/lower"
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/lower"
+)
 
 // Weights gives a backend the raw bytes of each named parameter, in the
 // storage format the Program's buffer declares (typically an mmap'd GGUF).
@@ -40,4 +44,23 @@ type Executable interface {
 	// Output returns output i of the last Step; valid until the next Step.
 	Output(i int) []float32
 	Close() error
+}
+
+// CheckInputs validates one step's inputs for a program of tokens token
+// ids over a context of ctx positions and a vocabulary of vocab ids (0 when
+// not known): the count, the positions, every id. Backends call it before
+// touching any buffer and wrap its error with their name and the program's.
+func CheckInputs(in Inputs, tokens, ctx, vocab int) error {
+	if len(in.Tokens) != tokens {
+		return fmt.Errorf("%d tokens, program takes %d", len(in.Tokens), tokens)
+	}
+	if in.Pos < 0 || (ctx > 0 && in.Pos+tokens > ctx) {
+		return fmt.Errorf("positions %d..%d exceed the context of %d", in.Pos, in.Pos+tokens-1, ctx)
+	}
+	for i, id := range in.Tokens {
+		if id < 0 || (vocab > 0 && int(id) >= vocab) {
+			return fmt.Errorf("token %d: id %d out of range [0,%d)", i, id, vocab)
+		}
+	}
+	return nil
 }

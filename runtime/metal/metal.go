@@ -282,16 +282,8 @@ func (e *Executable) Step(st krt.State, in krt.Inputs) error {
 	if !ok {
 		return fmt.Errorf("metal: step %s: state of another backend (%T)", e.prog.Name, st)
 	}
-	if len(in.Tokens) != e.T {
-		return fmt.Errorf("metal: step %s: %d tokens, program takes %d", e.prog.Name, len(in.Tokens), e.T)
-	}
-	if in.Pos < 0 || (e.ctx > 0 && in.Pos+e.T > e.ctx) {
-		return fmt.Errorf("metal: step %s: positions %d..%d exceed the context of %d", e.prog.Name, in.Pos, in.Pos+e.T-1, e.ctx)
-	}
-	for i, id := range in.Tokens {
-		if id < 0 || (e.vocab > 0 && int(id) >= e.vocab) {
-			return fmt.Errorf("metal: step %s: token %d: id %d out of range [0,%d)", e.prog.Name, i, id, e.vocab)
-		}
+	if err := krt.CheckInputs(in, e.T, e.ctx, e.vocab); err != nil {
+		return fmt.Errorf("metal: step %s: %w", e.prog.Name, err)
 	}
 	for i := range e.prog.Buffers {
 		b := &e.prog.Buffers[i]
