@@ -64,3 +64,40 @@ func CheckInputs(in Inputs, tokens, ctx, vocab int) error {
 	}
 	return nil
 }
+
+// WeightData returns the bytes of weight buffer b from w, checking that
+// they are there and of the size the Program declares.
+func WeightData(w Weights, b *lower.Buffer) ([]byte, error) {
+	data, ok := w.TensorData(b.Name)
+	if !ok {
+		return nil, fmt.Errorf("weight %q not found", b.Name)
+	}
+	if int64(len(data)) != b.Size {
+		return nil, fmt.Errorf("weight %q has %d bytes, want %d", b.Name, len(data), b.Size)
+	}
+	return data, nil
+}
+
+// InputBuffers finds a Program's two inputs, "tokens" and "pos", and its
+// token count; any other input, or a missing one, is an error.
+func InputBuffers(p *lower.Program) (tokens, pos, T int, err error) {
+	tokens, pos = -1, -1
+	for i := range p.Buffers {
+		b := &p.Buffers[i]
+		if b.Space != lower.InputSpace {
+			continue
+		}
+		switch b.Name {
+		case "tokens":
+			tokens, T = i, int(b.Type.Elems())
+		case "pos":
+			pos = i
+		default:
+			return 0, 0, 0, fmt.Errorf("unknown input %q", b.Name)
+		}
+	}
+	if tokens < 0 || pos < 0 {
+		return 0, 0, 0, fmt.Errorf("program lacks the tokens or pos input")
+	}
+	return tokens, pos, T, nil
+}

@@ -91,12 +91,9 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (*Executable, error) {
 				v.f = e.arena[b.Offset/4 : (b.Offset+b.Size)/4]
 			}
 		case lower.Weight:
-			data, ok := w.TensorData(b.Name)
-			if !ok {
-				return nil, fmt.Errorf("cpu: load %s: weight %q not found", p.Name, b.Name)
-			}
-			if int64(len(data)) != b.Size {
-				return nil, fmt.Errorf("cpu: load %s: weight %q has %d bytes, want %d", p.Name, b.Name, len(data), b.Size)
+			data, err := krt.WeightData(w, b)
+			if err != nil {
+				return nil, fmt.Errorf("cpu: load %s: %w", p.Name, err)
 			}
 			v.b = data
 			if b.Type.DType == quant.F32 {

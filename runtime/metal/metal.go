@@ -169,19 +169,20 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 	if e.scratch, err = r.alloc(plan.ScratchBytes); err != nil {
 		return nil, err
 	}
-	tokID, posID := -1, -1
+	tokID, posID, T, err := krt.InputBuffers(p)
+	if err != nil {
+		return nil, fmt.Errorf("metal: load %s: %w", p.Name, err)
+	}
+	e.T = T
 	for i := range p.Buffers {
 		b := &p.Buffers[i]
 		switch b.Space {
 		case lower.Arena:
 			e.binds[i] = binding{arena, b.Offset}
 		case lower.Weight:
-			data, ok := w.TensorData(b.Name)
-			if !ok {
-				return nil, fmt.Errorf("metal: load %s: weight %q not found", p.Name, b.Name)
-			}
-			if int64(len(data)) != b.Size {
-				return nil, fmt.Errorf("metal: load %s: weight %q has %d bytes, want %d", p.Name, b.Name, len(data), b.Size)
+			data, err := krt.WeightData(w, b)
+			if err != nil {
+				return nil, fmt.Errorf("metal: load %s: %w", p.Name, err)
 			}
 			key := weightKey{b.Name, uintptr(unsafe.Pointer(unsafe.SliceData(data))), len(data)}
 			u, ok := r.weights[key]
@@ -194,24 +195,12 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 				r.weights[key] = u
 			}
 			e.binds[i] = binding{u.buf, 0}
-		case lower.InputSpace:
-			switch b.Name {
-			case "tokens":
-				tokID, e.T = i, int(b.Type.Elems())
-			case "pos":
-				posID = i
-			default:
-				return nil, fmt.Errorf("metal: load %s: unknown input %q", p.Name, b.Name)
-			}
 		case lower.StateSpace:
 			if b.Type.DType != quant.F32 {
 				return nil, fmt.Errorf("metal: load %s: state %q: type %s not supported", p.Name, b.Name, b.Type.DType)
 			}
 			e.ctx = max(e.ctx, b.Type.Shape[0])
 		}
-	}
-	if tokID < 0 || posID < 0 {
-		return nil, fmt.Errorf("metal: load %s: program lacks the tokens or pos input", p.Name)
 	}
 	params, err := r.alloc(int64(4 * (e.T + 1)))
 	if err != nil {
