@@ -512,6 +512,32 @@ func SetTuning(t Tuning) {
 // AttentionMaxHeadDim bounds head_dim for the attention kernels (8 values per lane).
 const AttentionMaxHeadDim = 256
 
+// rmsNormBody normalizes row GID_X of x (times w when has_w) into out,
+// leaving scale for a kernel that goes on with the row.
+const rmsNormBody = `
+	SHARED ACC red[32];
+	GP(const float) xr = x + (long)GID_X * cols;
+	GP(float) yr = out + (long)GID_X * cols;
+	ACC s = 0;
+	for (int i = LID; i < cols; i += BDIM) s += (ACC)(xr[i] * xr[i]);
+	s = warp_sum_acc(s);
+	if ((LID & 31) == 0) red[LID / 32] = s;
+	BARRIER();
+	if (LID < 32) {
+		ACC v = LID < BDIM / 32 ? red[LID] : (ACC)0;
+		v = warp_sum_acc(v);
+		if (LID == 0) red[0] = v;
+	}
+	BARRIER();
+	float mean = (float)(red[0] / (ACC)cols);
+	float scale = 1.0f / sqrtf(mean + eps);
+	for (int i = LID; i < cols; i += BDIM) {
+		float y = xr[i] * scale;
+		if (has_w != 0) y = y * w[i];
+		yr[i] = y;
+	}
+`
+
 const matmulBody = `
 	SHARED float red[MM_TOKENS * MM_WARPS];
 	int lane = LID & 31, warp = LID / 32;
@@ -703,56 +729,12 @@ func buildKernels() []Kernel {
 		// overlaps instead of adding up down a long loop.
 		Kernel{Name: "rms_norm", Block: 1024,
 			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), ival("cols"), fval("eps"), ival("has_w")},
-			Body: `
-	SHARED ACC red[32];
-	GP(const float) xr = x + (long)GID_X * cols;
-	GP(float) yr = out + (long)GID_X * cols;
-	ACC s = 0;
-	for (int i = LID; i < cols; i += BDIM) s += (ACC)(xr[i] * xr[i]);
-	s = warp_sum_acc(s);
-	if ((LID & 31) == 0) red[LID / 32] = s;
-	BARRIER();
-	if (LID < 32) {
-		ACC v = LID < BDIM / 32 ? red[LID] : (ACC)0;
-		v = warp_sum_acc(v);
-		if (LID == 0) red[0] = v;
-	}
-	BARRIER();
-	float mean = (float)(red[0] / (ACC)cols);
-	float scale = 1.0f / sqrtf(mean + eps);
-	for (int i = LID; i < cols; i += BDIM) {
-		float y = xr[i] * scale;
-		if (has_w != 0) y = y * w[i];
-		yr[i] = y;
-	}
-`},
+			Body:   rmsNormBody},
 		// rms_norm (times w) whose output is also quantized to Q8_0 in the
 		// same pass: the quantizer's launch folds into the norm's.
 		Kernel{Name: "rms_norm_q8_0", Block: 1024,
 			Params: []Param{buf("x", "const float"), buf("w", "const float"), buf("out", "float"), buf("outq", "uchar"), ival("cols"), fval("eps"), ival("has_w")},
-			Body: `
-	SHARED ACC red[32];
-	GP(const float) xr = x + (long)GID_X * cols;
-	GP(float) yr = out + (long)GID_X * cols;
-	ACC s = 0;
-	for (int i = LID; i < cols; i += BDIM) s += (ACC)(xr[i] * xr[i]);
-	s = warp_sum_acc(s);
-	if ((LID & 31) == 0) red[LID / 32] = s;
-	BARRIER();
-	if (LID < 32) {
-		ACC v = LID < BDIM / 32 ? red[LID] : (ACC)0;
-		v = warp_sum_acc(v);
-		if (LID == 0) red[0] = v;
-	}
-	BARRIER();
-	float mean = (float)(red[0] / (ACC)cols);
-	float scale = 1.0f / sqrtf(mean + eps);
-	for (int i = LID; i < cols; i += BDIM) {
-		float y = xr[i] * scale;
-		if (has_w != 0) y = y * w[i];
-		yr[i] = y;
-	}
-	int lane = LID & 31;
+			Body: rmsNormBody + `	int lane = LID & 31;
 	GP(uchar) qr = outq + (long)GID_X * (cols / 32) * 34;
 	for (int b = LID / 32; b < cols / 32; b += BDIM / 32) {
 		int i = b * 32 + lane;
