@@ -10,8 +10,25 @@ import (
 	"github.com/kiln-ml/kiln/runtime/cpu/simd"
 )
 
-// matmulRowsPerChunk balances scheduling overhead against load balance.
+// matmulRowsPerChunk is the smallest chunk of weight rows a matmul hands out.
 const matmulRowsPerChunk = 16
+
+// chunksPerThread is how many chunks a matmul is split into per thread.
+// Fewer, larger chunks stream weights better: each chunk is one long run of
+// memory for the hardware prefetcher, and the shared chunk counter is touched
+// less. On llama-3.2-1b Q8_0 decode at 2 threads, 16-row chunks gave 15.7
+// tok/s, two chunks per thread 21.4; one chunk per thread was 1-4% faster
+// still on a quiet machine but leaves a thread idle when the other is
+// preempted.
+const chunksPerThread = 2
+
+// matmulChunkRows is the number of weight rows per chunk for a matmul of N
+// rows on threads workers: a multiple of 4 (the four-row kernels).
+func matmulChunkRows(N, threads int) int {
+	r := (N + threads*chunksPerThread - 1) / (threads * chunksPerThread)
+	r = (r + 3) &^ 3
+	return max(r, matmulRowsPerChunk)
+}
 
 // makeTask binds a step's buffers into a closure over chunks. Everything is
 // resolved here, at load, so running it allocates nothing.
@@ -219,7 +236,8 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 	if err != nil {
 		return task{}, err
 	}
-	chunks := (N + matmulRowsPerChunk - 1) / matmulRowsPerChunk
+	rpc := matmulChunkRows(N, e.rt.threads)
+	chunks := (N + rpc - 1) / rpc
 	// llama.cpp's batched path sums F16 and F32 in another order (see quant.GemmLanes).
 	batched := quant.GemmLanes(wt.DType, T, N, K)
 	if wt.DType == quant.F32 {
@@ -228,7 +246,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 			dotF32 = simd.DotF32Gemm
 		}
 		return task{chunks: chunks, run: func(c, wk int) {
-			for j := c * matmulRowsPerChunk; j < min(N, (c+1)*matmulRowsPerChunk); j++ {
+			for j := c * rpc; j < min(N, (c+1)*rpc); j++ {
 				wr := w.f[j*K : (j+1)*K]
 				for t := 0; t < T; t++ {
 					s := dotF32(wr, x.f[t*K:(t+1)*K])
@@ -263,7 +281,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		// Prefill: a matrix-matrix kernel over the chunk's rows and all
 		// tokens, element for element the dots below.
 		return task{chunks: chunks, run: func(c, wk int) {
-			j, end := c*matmulRowsPerChunk, min(N, (c+1)*matmulRowsPerChunk)
+			j, end := c*rpc, min(N, (c+1)*rpc)
 			gemm(K, w.b[j*wb:], wb, end-j, x.b, xb, T, out.f[j:], N)
 			if res != nil {
 				for t := 0; t < T; t++ {
@@ -284,7 +302,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 				xq = e.qrow[wk][:xb]
 				_ = quant.QuantizeActivation(vt, x.f[t*K:(t+1)*K], xq)
 			}
-			j, end := c*matmulRowsPerChunk, min(N, (c+1)*matmulRowsPerChunk)
+			j, end := c*rpc, min(N, (c+1)*rpc)
 			o := out.f[t*N : (t+1)*N]
 			if dot4 != nil {
 				// Four rows at a time: same values, overlapping accumulation chains.
@@ -297,7 +315,7 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 			}
 			if res != nil {
 				r := res.f[t*resRow : t*resRow+N]
-				for j := c * matmulRowsPerChunk; j < end; j++ {
+				for j := c * rpc; j < end; j++ {
 					o[j] += r[j]
 				}
 			}
