@@ -189,6 +189,9 @@ type KVKernels struct {
 	VecKernels
 	// DotK is quant.DotActivation for a key of block type t and the query in t's vec-dot format.
 	DotK func(t quant.Type, n int, k, q []byte) float32
+	// DotK4, if not nil, returns a kernel that writes the DotK scores of four
+	// keys stride bytes apart to out[0:4], or nil where t has none.
+	DotK4 func(t quant.Type) func(n int, k []byte, stride int, q []byte, out []float32)
 	// Turbo is TurboScores.
 	Turbo func(bits int, keys []byte, stride int, qr, out []float32)
 	// AxpyF16 is AxpyFMA over the f16 values of v.
@@ -266,7 +269,17 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		vt := quant.VecDotType(bt)
 		qb, _ := vt.RowBytes(hd)
 		_ = quant.QuantizeActivation(vt, q, qbuf[:qb])
-		for j := lo; j < kvLen; j++ {
+		j := lo
+		if kk.DotK4 != nil {
+			// Four keys per call: a head's key is a few blocks, so one call
+			// per key costs more in the call than in the dot.
+			if dot4 := kk.DotK4(bt); dot4 != nil {
+				for ; j+4 <= kvLen; j += 4 {
+					dot4(hd, k.B[j*rb+kvh*hb:], rb, qbuf[:qb], s[j:j+4])
+				}
+			}
+		}
+		for ; j < kvLen; j++ {
 			o := j*rb + kvh*hb
 			s[j] = kk.DotK(bt, hd, k.B[o:o+hb], qbuf[:qb])
 		}

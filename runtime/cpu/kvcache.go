@@ -13,6 +13,7 @@ import (
 var kvKernels = ops.KVKernels{
 	VecKernels: vecKernels,
 	DotK:       dotKey,
+	DotK4:      simd.Dot4,
 	Turbo:      simd.TurboScores,
 	AxpyF16:    simd.AxpyF16,
 }
