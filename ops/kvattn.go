@@ -196,6 +196,10 @@ type KVKernels struct {
 	Turbo func(bits int, keys []byte, stride int, qr, out []float32)
 	// AxpyF16 is AxpyFMA over the f16 values of v.
 	AxpyF16 func(acc []float32, p float32, v []byte)
+	// AxpyQ, if not nil, is AxpyFMA over the dequantized values of a value
+	// row v of block type t, reporting false (doing nothing) where it has
+	// no kernel for t.
+	AxpyQ func(t quant.Type, acc []float32, p float32, v []byte) bool
 }
 
 // RefKVKernels are the plain-Go inner loops.
@@ -314,6 +318,9 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 			kk.AxpyF16(acc, s[j], v.B[o:o+hb])
 		default:
 			o := j*rb + kvh*hb
+			if kk.AxpyQ != nil && kk.AxpyQ(bt, acc, s[j], v.B[o:o+hb]) {
+				continue
+			}
 			_ = quant.Dequantize(bt, v.B[o:o+hb], vrow)
 			kk.Axpy(acc, s[j], vrow)
 		}

@@ -16,6 +16,7 @@ var kvKernels = ops.KVKernels{
 	DotK4:      simd.Dot4,
 	Turbo:      simd.TurboScores,
 	AxpyF16:    simd.AxpyF16,
+	AxpyQ:      simd.AxpyQ,
 }
 
 // kvWritePacked packs rows pos.. of x into a cache of format a.Cache, one
