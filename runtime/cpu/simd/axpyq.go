@@ -8,17 +8,25 @@ import "github.com/kiln-ml/kiln/ops/quant"
 // other types or where no vector kernel applies.
 func AxpyQ(t quant.Type, acc []float32, p float32, v []byte) bool {
 	n := len(acc)
-	if !useAVX2 || n == 0 || n%32 != 0 {
+	if !(useAVX2 || useNEON) || n == 0 || n%32 != 0 {
 		return false
 	}
 	nb := n / 32
 	switch t {
 	case quant.Q8_0:
 		_ = v[nb*34-1]
-		axpyQ8_0AVX2(nb, &acc[0], p, &v[0])
+		if useNEON {
+			axpyQ8_0NEON(nb, &acc[0], p, &v[0])
+		} else {
+			axpyQ8_0AVX2(nb, &acc[0], p, &v[0])
+		}
 	case quant.Q4_0:
 		_ = v[nb*18-1]
-		axpyQ4_0AVX2(nb, &acc[0], p, &v[0])
+		if useNEON {
+			axpyQ4_0NEON(nb, &acc[0], p, &v[0])
+		} else {
+			axpyQ4_0AVX2(nb, &acc[0], p, &v[0])
+		}
 	default:
 		return false
 	}

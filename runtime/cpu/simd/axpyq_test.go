@@ -30,7 +30,7 @@ func TestAxpyQMatchesReference(t *testing.T) {
 				}
 				p := float32(r.Float64())
 				if !AxpyQ(typ, got, p, v) {
-					if useAVX2 {
+					if useAVX2 || useNEON {
 						t.Fatalf("%s: AxpyQ declined %d values", typ, n)
 					}
 					t.Skip("no vector AxpyQ on this machine")
