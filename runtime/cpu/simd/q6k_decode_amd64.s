@@ -10,23 +10,6 @@
 // super-block's eight int32 lanes equal the AVX2 kernel's, and the float
 // steps (d = fp16(dw)·dx, acc += d·lanes, the reduction) are its own.
 
-DATA q6shuf<>+0(SB)/8, $0x0100010001000100
-DATA q6shuf<>+8(SB)/8, $0x0100010001000100
-DATA q6shuf<>+16(SB)/8, $0x0302030203020302
-DATA q6shuf<>+24(SB)/8, $0x0302030203020302
-DATA q6shuf<>+32(SB)/8, $0x0504050405040504
-DATA q6shuf<>+40(SB)/8, $0x0504050405040504
-DATA q6shuf<>+48(SB)/8, $0x0706070607060706
-DATA q6shuf<>+56(SB)/8, $0x0706070607060706
-DATA q6shuf<>+64(SB)/8, $0x0908090809080908
-DATA q6shuf<>+72(SB)/8, $0x0908090809080908
-DATA q6shuf<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q6shuf<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q6shuf<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q6shuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q6shuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA q6shuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
-GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 
 // Q6TAIL finishes a chunk: Y1 holds the quants' low 4 bits, Y2 their high
 // 2 bits in place; y at yoff(DI), m its maddubs(32, y), sc the scales.
@@ -34,7 +17,7 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPOR Y2, Y1, Y1 \
 	VPMADDUBSW yoff(DI), Y1, Y1 \
 	VPSUBW m, Y1, Y1 \
-	VPSHUFB q6shuf<>+shufoff(SB), sc, Y2 \
+	VPSHUFB ·kqShufQ3K+shufoff(SB), sc, Y2 \
 	VPDPWSSD Y2, Y1, sum
 
 // Q6HALF does one half of a super-block: 64 bytes of ql at qlo, 32 of qh
