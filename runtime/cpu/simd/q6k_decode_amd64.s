@@ -6,10 +6,10 @@
 // them with the chunk's two scales (VPMADDWD, VPADDD). Here maddubs(32, y)
 // is made once per super-block for all four rows (Y16-Y23), and VPDPWSSD
 // does the multiply-add in one instruction, into four sums per row so its
-// latency does not chain. All integer, no overflow: the
-// super-block's eight int32 lanes equal the AVX2 kernel's, and the float
+// latency does not chain. All integer, no overflow: the super-block's
+// eight int32 lanes equal the AVX2 kernel's, and the float
 // steps (d = fp16(dw)·dx, acc += d·lanes, the reduction) are its own.
-
+// The scale shuffle table ·kqShufQ3K is kquants_amd64.s's.
 
 // Q6TAIL finishes a chunk: Y1 holds the quants' low 4 bits, Y2 their high
 // 2 bits in place; y at yoff(DI), m its maddubs(32, y), sc the scales.
