@@ -60,6 +60,10 @@ func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 			turboScores3AVX2(len(out), n/32, &keys[0], stride, &qr[0], &turbo3Codebook[0], &out[0])
 			return
 		case 4:
+			if useTurbo512 {
+				turboScores4AVX512(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &out[0])
+				return
+			}
 			turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &out[0])
 			return
 		case 5:

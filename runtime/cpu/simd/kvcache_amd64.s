@@ -283,3 +283,49 @@ code5:
 done5:
 	VZEROUPPER
 	RET
+
+// func turboScores4AVX512(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
+// turboScores4AVX2 with each code's level looked up in one VPERMI2PS from a
+// 16-entry table indexed by the whole sign-and-magnitude code: the 8
+// positive levels (Y8) and their negations (Y9). Negating is the sign-bit
+// xor, so the levels, and the sums, are the AVX2 kernel's.
+TEXT ·turboScores4AVX512(SB), NOSPLIT, $0-56
+	MOVQ nkeys+0(FP), R8
+	MOVQ n16+8(FP), R9
+	MOVQ keys+16(FP), R10
+	MOVQ stride+24(FP), R11
+	MOVQ q+32(FP), R12
+	MOVQ cb+40(FP), DX
+	MOVQ out+48(FP), R13
+	VMOVUPS (DX), Y8
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VXORPS Y10, Y8, Y9
+	TESTQ R8, R8
+	JEQ done512
+key512:
+	LEAQ 2(R10), SI
+	MOVQ R12, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+code512:
+	VPMOVZXBD (SI), Y2
+	VPSRLD $4, Y2, Y3
+	VPERMI2PS Y9, Y8, Y2
+	VPERMI2PS Y9, Y8, Y3
+	VFMADD231PS (DI), Y2, Y0
+	VFMADD231PS 32(DI), Y3, Y1
+	ADDQ $8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ code512
+	TURBO_STORE
+	ADDQ R11, R10
+	ADDQ $4, R13
+	DECQ R8
+	JNZ key512
+done512:
+	VZEROUPPER
+	RET
