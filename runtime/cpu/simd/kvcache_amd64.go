@@ -35,3 +35,9 @@ func turboScores4AVX512(nkeys, n16 int, keys *byte, stride int, q, cb, out *floa
 
 // useTurbo512 picks turboScores4AVX512.
 var useTurbo512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+// turboScores4x8AVX512 is turboScores4AVX512 over n8 groups of 8 keys, the
+// eight reductions done together.
+//
+//go:noescape
+func turboScores4x8AVX512(n8, n16 int, keys *byte, stride int, q, cb, out *float32)

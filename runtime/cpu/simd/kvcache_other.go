@@ -27,3 +27,7 @@ const useTurbo512 = false
 func turboScores4AVX512(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
 	panic("simd: no AVX-512 on this architecture")
 }
+
+func turboScores4x8AVX512(n8, n16 int, keys *byte, stride int, q, cb, out *float32) {
+	panic("simd: no AVX-512 on this architecture")
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/kiln-ml/kiln/ops"
 	"github.com/kiln-ml/kiln/ops/kvquant"
@@ -40,11 +41,21 @@ func TestTurboScores4Kernels(t *testing.T) {
 		kernels := map[string]func(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32){"avx2": turboScores4AVX2}
 		if useTurbo512 {
 			kernels["avx512"] = turboScores4AVX512
+			kernels["avx512x8"] = func(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
+				turboScores4x8AVX512(nkeys/8, n16, keys, stride, q, cb, out)
+			}
+		}
+		kernels["TurboScores"] = func(nkeys, n16 int, _ *byte, stride int, q, _, out *float32) {
+			TurboScores(4, keys, stride, qr, unsafe.Slice(out, nkeys))
 		}
 		for name, k := range kernels {
 			got := make([]float32, nkeys)
 			k(nkeys, hd/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &got[0])
-			for j := range got {
+			n := nkeys
+			if name == "avx512x8" {
+				n = nkeys / 8 * 8
+			}
+			for j := range got[:n] {
 				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
 					t.Fatalf("%s hd %d key %d: %v, reference %v", name, hd, j, got[j], want[j])
 				}
@@ -79,6 +90,13 @@ func BenchmarkTurboScores4Kernels(b *testing.B) {
 		b.Run("avx512", func(b *testing.B) {
 			for b.Loop() {
 				turboScores4AVX512(nkeys, hd/16, &keys[0], hb, &qr[0], &turbo4Codebook[8], &out[0])
+			}
+		})
+	}
+	if useTurbo512 {
+		b.Run("avx512x8", func(b *testing.B) {
+			for b.Loop() {
+				turboScores4x8AVX512(nkeys/8, hd/16, &keys[0], hb, &qr[0], &turbo4Codebook[8], &out[0])
 			}
 		})
 	}
