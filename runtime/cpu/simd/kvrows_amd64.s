@@ -1,6 +1,7 @@
 #include "textflag.h"
 
-// lowNib and eights are defined in legacy_amd64.s and q40_amd64.s.
+// Attention rows of f16, q8_0 and q4_0 KV caches. lowNib and eights are
+// defined in legacy_amd64.s and q40_amd64.s.
 
 // The value of element i of a block is d·q[i], exact in float32 (an 11-bit
 // d times an 8-bit q), so converting q and multiplying by d gives the bits

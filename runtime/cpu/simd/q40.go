@@ -62,10 +62,6 @@ func Dot4(t quant.Type) func(n int, w []byte, stride int, x []byte, out []float3
 		return DotQ8_0x4
 	case quant.Q4_0:
 		return DotQ4_0x4
-	case quant.Q6_K:
-		if useQ6KDecode {
-			return DotQ6_Kx4
-		}
 	}
 	return nil
 }
