@@ -163,21 +163,6 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 		m.rt.Close()
 		return nil, err
 	}
-	if m.gpu != nil {
-		// The GPU attention kernels read f32 caches: the default becomes
-		// f32 there, and a quantized cache asked for is an error.
-		if opt.CacheTypeK == "" {
-			m.kt = kvquant.F32
-		}
-		if opt.CacheTypeV == "" {
-			m.vt = kvquant.F32
-		}
-		if m.kt != kvquant.F32 || m.vt != kvquant.F32 {
-			m.rt.Close()
-			m.gpu.Close()
-			return nil, fmt.Errorf("KV cache k %s, v %s: the GPU backends support f32 caches only; use the CPU backend for quantized caches", m.kt, m.vt)
-		}
-	}
 	// Build and load the decode program now: every session needs it, and a
 	// missing or misshapen weight or a bad pass name fails at load, naming
 	// the tensor or pass, rather than at the first Eval.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -281,6 +282,10 @@ func (pl *Plan) addStep(si int) error {
 			ff = in[ffi]
 		}
 		T := p.Buffer(x).Type.Rows()
+		if kv && a.Cache != kvquant.F32 {
+			// A packed cache: rotate into the scratch, then pack from there.
+			return pl.addRopePacked(si, inT, hasFF, ff)
+		}
 		if a.RopeDims%2 != 0 || a.RopeDims > a.HeadDim {
 			return fmt.Errorf("rope dims %d must be even and at most head_dim %d", a.RopeDims, a.HeadDim)
 		}
@@ -295,12 +300,15 @@ func (pl *Plan) addStep(si int) error {
 				flag(a.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(hasFF), flag(kv)},
 			in, []int{out})
 	case ops.OpKVWrite:
+		if a.Cache != kvquant.F32 {
+			return pl.addKVWritePacked(si, in[1])
+		}
 		n := int(inT[1].Elems())
 		return pl.add(si, "kv_write", [2]int{groups(n, 256), 1},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), intArg(n), intArg(inT[1].Cols())}, in, []int{in[0]})
 	case ops.OpAttention:
 		T := inT[0].Shape[0]
-		ctx := inT[1].Shape[0]
+		ctx := inT[2].Shape[0] // a turbo key cache has its center rows after the keys
 		hd := a.HeadDim
 		if hd > AttentionMaxHeadDim {
 			return fmt.Errorf("head_dim %d exceeds the attention kernel's %d", hd, AttentionMaxHeadDim)
@@ -324,7 +332,11 @@ func (pl *Plan) addStep(si int) error {
 		}
 		rowsQ := T * a.NHead
 		pl.ScratchBytes = max(pl.ScratchBytes, int64(rowsQ)*int64(nsplit)*int64(hd+2)*4)
-		if err := pl.add(si, "attention_part", [2]int{rowsQ, nsplit},
+		if a.KType != kvquant.F32 || a.VType != kvquant.F32 {
+			if err := pl.addAttentionPacked(si, inT, scale, chunk, nsplit, capv, capinv); err != nil {
+				return err
+			}
+		} else if err := pl.add(si, "attention_part", [2]int{rowsQ, nsplit},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), bufArg(in[3]), {Kind: ArgScratch},
 				intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
 				floatArg(capv), floatArg(capinv)},

@@ -98,6 +98,8 @@ DEV ACC warp_sum_acc(ACC v) {
 }
 #define COS_F(x) ((float)cos((double)(x)))
 #define SIN_F(x) ((float)sin((double)(x)))
+#define CONSTANT __constant__
+typedef unsigned long long u64;
 `
 
 const mslPrelude = `#include <metal_stdlib>
@@ -133,6 +135,8 @@ typedef float ACC;
 DEV ACC warp_sum_acc(ACC v) { return simd_sum(v); }
 #define COS_F(x) precise::cos(x)
 #define SIN_F(x) precise::sin(x)
+#define CONSTANT constant
+typedef ulong u64;
 `
 
 // common holds the helpers every kernel may use: number formats, block
@@ -1044,7 +1048,7 @@ func buildKernels() []Kernel {
 	if (LID == 0) out[0] = bi[0] == 0x7fffffff ? 0 : bi[0];
 `},
 	)
-	return ks
+	return append(ks, kvKernels()...)
 }
 
 // Lookup finds a kernel of the table by name.
@@ -1067,6 +1071,7 @@ func Render(d Dialect) string {
 		sb.WriteString(cudaPrelude)
 	}
 	sb.WriteString(common)
+	sb.WriteString(kvCommon())
 	for i := range Kernels {
 		sb.WriteString(signature(d, &Kernels[i]))
 		sb.WriteString(" {")

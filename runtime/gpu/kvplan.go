@@ -1,0 +1,113 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
+)
+
+// addKVWritePacked launches the write of rows (buffer x, or the scratch
+// when x is -1) into step si's packed cache: kv_write_f16/q8_0/q4_0, or for
+// a turbo cache kv_center (which stores the center at position 0) then
+// kv_write_turbo, one group per head vector.
+func (pl *Plan) addKVWritePacked(si int, x int) error {
+	p := pl.Prog
+	s := &p.Steps[si]
+	a := s.Attrs
+	cache, pos := s.In[0], s.In[2]
+	cacheT := p.Buffer(cache).Type
+	rowsT := p.Buffer(s.In[1]).Type
+	rows, d := rowsT.Rows(), rowsT.Cols()
+	n := rows * d
+	xa := Arg{Kind: ArgScratch}
+	if x >= 0 {
+		xa = bufArg(x)
+	}
+	reads := []int{x, pos, cache}
+	writes := []int{cache}
+	switch {
+	case a.Cache == kvquant.F16:
+		return pl.add(si, "kv_write_f16", [2]int{groups(n, 256), 1},
+			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(n), intArg(d)}, reads, writes)
+	case a.Cache == kvquant.Q8_0 || a.Cache == kvquant.Q4_0:
+		if d%32 != 0 {
+			return fmt.Errorf("%s cache rows of %d do not split into blocks of 32", a.Cache, d)
+		}
+		return pl.add(si, "kv_write_"+a.Cache.String(), [2]int{groups(n/32, 8), 1},
+			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(n / 32), intArg(d)}, reads, writes)
+	case a.Cache.Turbo():
+		if a.HeadDim > AttentionMaxHeadDim {
+			return fmt.Errorf("head_dim %d exceeds the turbo write kernel's %d", a.HeadDim, AttentionMaxHeadDim)
+		}
+		rb := int(cacheT.Bytes()) / cacheT.Shape[0]
+		ctx := cacheT.Shape[0] - ops.KVCenterRows(a.Cache, a.NHead, a.HeadDim)
+		cbyte := ctx * rb
+		if err := pl.add(si, "kv_center", [2]int{groups(d, 256), 1},
+			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(rows), intArg(d), intArg(cbyte)}, reads, writes); err != nil {
+			return err
+		}
+		return pl.add(si, "kv_write_turbo", [2]int{rows * a.NHead, 1},
+			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(a.NHead), intArg(a.HeadDim), intArg(a.Cache.Bits()), intArg(a.Layer), intArg(rb), intArg(cbyte)},
+			reads, writes)
+	}
+	return fmt.Errorf("no gpu kernel for a %s cache", a.Cache)
+}
+
+// addRopePacked launches a rope_kv_write into a packed cache as rope into
+// the scratch, then the packed write from there.
+func (pl *Plan) addRopePacked(si int, inT []ops.TensorType, hasFF bool, ff int) error {
+	p := pl.Prog
+	s := &p.Steps[si]
+	a := s.Attrs
+	x, pos := s.In[1], s.In[2]
+	T := inT[1].Rows()
+	if a.RopeDims%2 != 0 || a.RopeDims > a.HeadDim {
+		return fmt.Errorf("rope dims %d must be even and at most head_dim %d", a.RopeDims, a.HeadDim)
+	}
+	pscale := a.RopeScale
+	if pscale == 0 {
+		pscale = 1
+	}
+	ts := float32(math.Pow(float64(a.RopeBase), -2.0/float64(a.RopeDims)))
+	threads := T * a.NHead * ((a.HeadDim + 1) / 2)
+	pl.ScratchBytes = max(pl.ScratchBytes, inT[1].Elems()*4)
+	reads := []int{x, pos}
+	if hasFF {
+		reads = append(reads, ff)
+	}
+	if err := pl.add(si, "rope", [2]int{groups(threads, 256), 1},
+		[]Arg{bufArg(x), {Kind: ArgScratch}, bufArg(pos), bufArg(ff), intArg(T), intArg(a.NHead), intArg(a.HeadDim), intArg(a.RopeDims),
+			flag(a.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(hasFF), flag(false)},
+		reads, []int{-1}); err != nil {
+		return err
+	}
+	return pl.addKVWritePacked(si, -1)
+}
+
+// addAttentionPacked launches attention_kv_K over caches of any format
+// (partials into the scratch, as attention_part).
+func (pl *Plan) addAttentionPacked(si int, inT []ops.TensorType, scale float32, chunk, nsplit int, capv, capinv float32) error {
+	s := &pl.Prog.Steps[si]
+	a := s.Attrs
+	in := s.In
+	hd := a.HeadDim
+	vt := slices.Index(KVValueTypes, a.VType)
+	if vt < 0 {
+		return fmt.Errorf("no gpu attention reads %s values", a.VType)
+	}
+	if !slices.Contains(kvKeyTypes, a.KType) {
+		return fmt.Errorf("no gpu attention reads %s keys", a.KType)
+	}
+	krb := a.NKVHead * a.KType.HeadBytes(hd)
+	vrb := a.NKVHead * a.VType.HeadBytes(hd)
+	qmul := scale / float32(math.Sqrt(float64(hd))) // kvquant.RotateQuery's factor
+	rowsQ := inT[0].Shape[0] * a.NHead
+	return pl.add(si, "attention_kv_"+a.KType.String(), [2]int{rowsQ, nsplit},
+		[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), bufArg(in[3]), {Kind: ArgScratch},
+			intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
+			floatArg(capv), floatArg(capinv), intArg(krb), intArg(vrb), intArg(vt), intArg(a.Layer), floatArg(qmul)},
+		in, []int{-1})
+}
