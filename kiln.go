@@ -163,6 +163,19 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 		m.rt.Close()
 		return nil, err
 	}
+	if m.gpu != nil {
+		// The GPU's default cache is f32: its f16 attention follows the
+		// CPU's to NMSE 1e-14 on equal inputs, but the GPU's float noise
+		// through f16 rounding puts q8_0 models past the 1e-4 logits
+		// parity bound with llama.cpp (TestCUDALogitsParity), and f32 is
+		// the faster GPU cache; every format can be asked for.
+		if opt.CacheTypeK == "" {
+			m.kt = kvquant.F32
+		}
+		if opt.CacheTypeV == "" {
+			m.vt = kvquant.F32
+		}
+	}
 	// Build and load the decode program now: every session needs it, and a
 	// missing or misshapen weight or a bad pass name fails at load, naming
 	// the tensor or pass, rather than at the first Eval.

@@ -93,9 +93,14 @@ func gpuLogitsParity(t *testing.T, backend string) {
 }
 
 // TestCUDAPerplexity requires gocoder-11m's perplexity on the CUDA backend
-// within 0.1% of the CPU backend's on the same text, with the default f16
-// cache and with packed caches (turbo keys scored in the rotated domain,
-// quantized keys and values).
+// within 0.1% of the CPU backend's on the same text, with each backend's
+// default cache, f16 caches and turbo_kv_4b keys; and within 0.2% with
+// 3-bit turbo keys or q4_0 values. Those coarse formats turn the backends'
+// float differences (NMSE ~5e-5 in the logits of this q8_0 model, whatever
+// the cache) into whole-step code differences wherever a value sits near a
+// decision threshold (see TestCUDAPackedCacheLogits), which moves the
+// perplexity by up to ~0.1% either way; a wrong code, scale or sign moves
+// it by far more (turbo_kv_3b vs f16 is +1.6%).
 func TestCUDAPerplexity(t *testing.T) {
 	shared := sharedDir(t)
 	cudaOrSkip(t)
@@ -105,7 +110,12 @@ func TestCUDAPerplexity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kv := range [][2]string{{"", ""}, {"turbo_kv_4b", "f16"}, {"q8_0", "q4_0"}, {"turbo_kv_3b", "q8_0"}} {
+	for _, c := range []struct {
+		kv    [2]string
+		bound float64
+	}{{[2]string{"", ""}, 0.001}, {[2]string{"f16", "f16"}, 0.001}, {[2]string{"turbo_kv_4b", "f16"}, 0.001},
+		{[2]string{"q8_0", "q4_0"}, 0.002}, {[2]string{"turbo_kv_3b", "q8_0"}, 0.002}} {
+		kv := c.kv
 		ppl := map[string]float64{}
 		for _, backend := range []string{"cpu", "cuda"} {
 			m, err := kiln.Load(filepath.Join(shared, "models", "gocoder-11m-q8_0.gguf"), kiln.Options{Context: ref.NCtx, Backend: backend, CacheTypeK: kv[0], CacheTypeV: kv[1]})
@@ -125,8 +135,8 @@ func TestCUDAPerplexity(t *testing.T) {
 		}
 		rel := (ppl["cuda"] - ppl["cpu"]) / ppl["cpu"]
 		t.Logf("gocoder-11m nethttp-60k, cache k %q v %q: cuda ppl %.5f, cpu %.5f (%+.4f%%), llama.cpp %.5f", kv[0], kv[1], ppl["cuda"], ppl["cpu"], 100*rel, ref.Exact.FinalPPL)
-		if rel > 0.001 || rel < -0.001 {
-			t.Errorf("cache k %q v %q: cuda ppl %.5f differs from the cpu's %.5f by %.3f%% (bound 0.1%%)", kv[0], kv[1], ppl["cuda"], ppl["cpu"], 100*rel)
+		if rel > c.bound || rel < -c.bound {
+			t.Errorf("cache k %q v %q: cuda ppl %.5f differs from the cpu's %.5f by %.3f%% (bound %.1f%%)", kv[0], kv[1], ppl["cuda"], ppl["cpu"], 100*rel, 100*c.bound)
 		}
 	}
 }

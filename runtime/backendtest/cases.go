@@ -230,6 +230,9 @@ func kvCases() []Case {
 			}
 		}
 	}
+	// Several tokens a step over a long cache: a prefill split over the KV length.
+	add(kvquant.Turbo4, kvquant.Q4_0, 2, 1, 64, 0, 1200, 7, false)
+	add(kvquant.Q8_0, kvquant.F16, 2, 1, 64, 0, 1200, 7, false)
 	add(kvquant.Turbo4, kvquant.Q8_0, 8, 1, 32, 3, 16, 5, false)
 	add(kvquant.Q4_0, kvquant.Q4_0, 8, 1, 32, 3, 16, 5, false)
 	for _, kt := range []kvquant.Type{kvquant.F16, kvquant.Q8_0, kvquant.Q4_0, kvquant.Turbo3} {

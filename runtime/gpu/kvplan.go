@@ -45,12 +45,14 @@ func (pl *Plan) addKVWritePacked(si int, x int) error {
 		rb := int(cacheT.Bytes()) / cacheT.Shape[0]
 		ctx := cacheT.Shape[0] - ops.KVCenterRows(a.Cache, a.NHead, a.HeadDim)
 		cbyte := ctx * rb
-		if err := pl.add(si, "kv_center", [2]int{groups(d, 256), 1},
-			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(rows), intArg(d), intArg(cbyte)}, reads, writes); err != nil {
-			return err
+		if rows > 1 {
+			if err := pl.add(si, "kv_center", [2]int{groups(d, 256), 1},
+				[]Arg{bufArg(cache), xa, bufArg(pos), intArg(rows), intArg(d), intArg(cbyte)}, reads, writes); err != nil {
+				return err
+			}
 		}
 		return pl.add(si, "kv_write_turbo", [2]int{rows * a.NHead, 1},
-			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(a.NHead), intArg(a.HeadDim), intArg(a.Cache.Bits()), intArg(a.Layer), intArg(rb), intArg(cbyte)},
+			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(a.NHead), intArg(a.HeadDim), intArg(a.Cache.Bits()), intArg(a.Layer), intArg(rb), intArg(cbyte), flag(rows == 1)},
 			reads, writes)
 	}
 	return fmt.Errorf("no gpu kernel for a %s cache", a.Cache)
@@ -87,15 +89,14 @@ func (pl *Plan) addRopePacked(si int, inT []ops.TensorType, hasFF bool, ff int) 
 	return pl.addKVWritePacked(si, -1)
 }
 
-// addAttentionPacked launches attention_kv_K over caches of any format
+// addAttentionPacked launches attention_kv_K_V over caches of any format
 // (partials into the scratch, as attention_part).
 func (pl *Plan) addAttentionPacked(si int, inT []ops.TensorType, scale float32, chunk, nsplit int, capv, capinv float32) error {
 	s := &pl.Prog.Steps[si]
 	a := s.Attrs
 	in := s.In
 	hd := a.HeadDim
-	vt := slices.Index(KVValueTypes, a.VType)
-	if vt < 0 {
+	if !slices.Contains(KVValueTypes, a.VType) {
 		return fmt.Errorf("no gpu attention reads %s values", a.VType)
 	}
 	if !slices.Contains(kvKeyTypes, a.KType) {
@@ -105,9 +106,9 @@ func (pl *Plan) addAttentionPacked(si int, inT []ops.TensorType, scale float32, 
 	vrb := a.NKVHead * a.VType.HeadBytes(hd)
 	qmul := scale / float32(math.Sqrt(float64(hd))) // kvquant.RotateQuery's factor
 	rowsQ := inT[0].Shape[0] * a.NHead
-	return pl.add(si, "attention_kv_"+a.KType.String(), [2]int{rowsQ, nsplit},
+	return pl.add(si, AttentionKVKernel(a.KType, a.VType), [2]int{rowsQ, nsplit},
 		[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), bufArg(in[3]), {Kind: ArgScratch},
 			intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
-			floatArg(capv), floatArg(capinv), intArg(krb), intArg(vrb), intArg(vt), intArg(a.Layer), floatArg(qmul)},
+			floatArg(capv), floatArg(capinv), intArg(krb), intArg(vrb), intArg(a.Layer), floatArg(qmul)},
 		in, []int{-1})
 }

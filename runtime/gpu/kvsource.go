@@ -12,8 +12,13 @@ import (
 // they lie (ops.AttentionHeadKV): block keys decoded in registers, turbo
 // keys in the rotated domain against a query rotated once per group.
 
-// KVValueTypes are the value cache formats the attention kernels read, by
-// the index the kernels' vt argument takes.
+// AttentionKVKernel names the attention kernel over keys stored as k and
+// values stored as v (not both f32: that is attention_part).
+func AttentionKVKernel(k, v kvquant.Type) string {
+	return "attention_kv_" + k.String() + "_" + v.String()
+}
+
+// KVValueTypes are the value cache formats the attention kernels read.
 var KVValueTypes = []kvquant.Type{kvquant.F32, kvquant.F16, kvquant.Q8_0, kvquant.Q4_0}
 
 // kvKeyTypes are the key formats with an attention_kv kernel.
@@ -100,13 +105,6 @@ DEV int turbo_code(int bits, GP(const uchar) cd, int hd, int i) {
 	if (bits == 3) return ((cd[(i / 32) * 8 + i % 8] >> (2 * ((i % 32) / 8))) & 3) | (((cd[hd / 4 + i / 8] >> (i % 8)) & 1) << 2);
 	return ((cd[(i / 16) * 8 + i % 8] >> (4 * ((i % 16) / 8))) & 15) | (((cd[hd / 2 + i / 8] >> (i % 8)) & 1) << 4);
 }
-// Element i of a value head vector stored as KVValueTypes[vt].
-DEV float kv_val(int vt, GP(const uchar) vr, int i) {
-	if (vt == 1) return ld_f16(vr + 2 * i);
-	if (vt == 2) return deq_q8_0(vr, i);
-	if (vt == 3) return deq_q4_0(vr, i);
-	return ((GP(const float))vr)[i];
-}
 `
 }
 
@@ -137,7 +135,9 @@ const attentionKVBody = `
 		qv[k] = i < hd ? q[(long)row * hd + i] : 0.0f;
 		qd[k] = 1.0f;
 	}
+	if (j0 < j1) { // the same for the whole group: a split past the causal end skips the setup
 {KSETUP}
+	}
 	float m = NEG_INF, l = 0.0f;
 	float acc[8];
 	for (int k = 0; k < 8; k++) acc[k] = 0.0f;
@@ -171,7 +171,7 @@ const attentionKVBody = `
 			GP(const uchar) vr = vbase + (long)j * vrb;
 			for (int k = 0; k < 8; k++) {
 				int i = lane + 32 * k;
-				if (i < hd) acc[k] += p * kv_val(vt, vr, i);
+				if (i < hd) acc[k] += p * deq_{V}(vr, i);
 			}
 		}
 		m = mn;
@@ -279,12 +279,17 @@ func kvDot(t kvquant.Type) string {
 func kvKernels() []Kernel {
 	var ks []Kernel
 	for _, t := range kvKeyTypes {
-		ks = append(ks, Kernel{Name: "attention_kv_" + t.String(), Block: 128,
-			Params: []Param{buf("q", "const float"), buf("kc", "const uchar"), buf("vc", "const uchar"), buf("pos", "const int"), buf("part", "float"),
-				ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit"),
-				fval("cap"), fval("capinv"), ival("krb"), ival("vrb"), ival("vt"), ival("layer"), fval("qmul")},
-			Body: strings.NewReplacer("{KSETUP}", kvSetup(t), "{KDOT}", kvDot(t)).Replace(attentionKVBody),
-		})
+		for _, v := range KVValueTypes {
+			if t == kvquant.F32 && v == kvquant.F32 {
+				continue // attention_part
+			}
+			ks = append(ks, Kernel{Name: AttentionKVKernel(t, v), Block: 128,
+				Params: []Param{buf("q", "const float"), buf("kc", "const uchar"), buf("vc", "const uchar"), buf("pos", "const int"), buf("part", "float"),
+					ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit"),
+					fval("cap"), fval("capinv"), ival("krb"), ival("vrb"), ival("layer"), fval("qmul")},
+				Body: strings.NewReplacer("{KSETUP}", kvSetup(t), "{KDOT}", kvDot(t), "{V}", v.String()).Replace(attentionKVBody),
+			})
+		}
 	}
 	ks = append(ks,
 		// quant.FP32ToFP16 per element into row pos+t.
@@ -351,9 +356,12 @@ func kvKernels() []Kernel {
 		// to the cache's center: signs, the Walsh–Hadamard butterflies in
 		// group memory, nearest levels, the least-squares gain, then one
 		// thread per code byte.
+		// one_row: the write has a single row, so kv_center is not
+		// launched: at position 0 the center (the mean of no rows) is zero,
+		// which the group of each head stores for its own columns.
 		Kernel{Name: "kv_write_turbo", Block: 128,
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
-				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte")},
+				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row")},
 			Body: `
 	SHARED float z[256];
 	SHARED int code[256];
@@ -361,10 +369,14 @@ func kvKernels() []Kernel {
 	int t = GID_X / nhead, h = GID_X % nhead;
 	int lane = LID & 31, warp = LID / 32;
 	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
-	GP(const uchar) cen = cache + cbyte + 4 * (long)(h * hd);
+	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
+	int zero = one_row != 0 && pos[0] == 0;
 	ACC ss = 0;
 	for (int i = LID; i < hd; i += BDIM) {
-		float v = xr[i] - ld_f32(cen + 4 * i);
+		float c = 0.0f;
+		if (zero) st_u32(cen + 4 * i, 0u);
+		else c = ld_f32(cen + 4 * i);
+		float v = xr[i] - c;
 		ss += (ACC)v * (ACC)v;
 		z[i] = v * turbo_sign(layer, h, i);
 	}

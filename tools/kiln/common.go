@@ -27,11 +27,11 @@ type cacheFlags struct{ k, v string }
 var cacheHelp = "f32, f16, q8_0, q4_0" // values; keys also take turbo_kv_3b, turbo_kv_4b, turbo_kv_5b
 
 func (c *cacheFlags) register(fs *flag.FlagSet) {
-	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b (default f16)"
+	kh := "KV cache type of keys: " + cacheHelp + ", turbo_kv_3b, turbo_kv_4b, turbo_kv_5b (default f16; f32 on a GPU backend)"
 	fs.StringVar(&c.k, "ctk", "", kh)
 	fs.StringVar(&c.k, "cache-type-k", "", "same as -ctk")
 	fs.StringVar(&c.k, "k", "", "same as -ctk")
-	fs.StringVar(&c.v, "ctv", "", "KV cache type of values: "+cacheHelp+" (default f16)")
+	fs.StringVar(&c.v, "ctv", "", "KV cache type of values: "+cacheHelp+" (default f16; f32 on a GPU backend)")
 	fs.StringVar(&c.v, "cache-type-v", "", "same as -ctv")
 }
 
