@@ -58,8 +58,9 @@ func (pl *Plan) addKVWritePacked(si int, x int) error {
 	return fmt.Errorf("no gpu kernel for a %s cache", a.Cache)
 }
 
-// addRopePacked launches a rope_kv_write into a packed cache as rope into
-// the scratch, then the packed write from there.
+// addRopePacked launches a rope_kv_write into a packed cache: into f16 in
+// one launch, into the block formats as rope into the scratch, then the
+// packed write from there.
 func (pl *Plan) addRopePacked(si int, inT []ops.TensorType, hasFF bool, ff int) error {
 	p := pl.Prog
 	s := &p.Steps[si]
@@ -75,11 +76,17 @@ func (pl *Plan) addRopePacked(si int, inT []ops.TensorType, hasFF bool, ff int) 
 	}
 	ts := float32(math.Pow(float64(a.RopeBase), -2.0/float64(a.RopeDims)))
 	threads := T * a.NHead * ((a.HeadDim + 1) / 2)
-	pl.ScratchBytes = max(pl.ScratchBytes, inT[1].Elems()*4)
 	reads := []int{x, pos}
 	if hasFF {
 		reads = append(reads, ff)
 	}
+	if a.Cache == kvquant.F16 { // one launch: rotated values are rounded as stored
+		return pl.add(si, "rope_kv_write_f16", [2]int{groups(threads, 256), 1},
+			[]Arg{bufArg(x), bufArg(s.In[0]), bufArg(pos), bufArg(ff), intArg(T), intArg(a.NHead), intArg(a.HeadDim), intArg(a.RopeDims),
+				flag(a.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(hasFF), flag(true)},
+			reads, []int{s.In[0]})
+	}
+	pl.ScratchBytes = max(pl.ScratchBytes, inT[1].Elems()*4)
 	if err := pl.add(si, "rope", [2]int{groups(threads, 256), 1},
 		[]Arg{bufArg(x), {Kind: ArgScratch}, bufArg(pos), bufArg(ff), intArg(T), intArg(a.NHead), intArg(a.HeadDim), intArg(a.RopeDims),
 			flag(a.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(hasFF), flag(false)},

@@ -73,16 +73,6 @@ func kvCommon() string {
 	return turboTables() + `
 DEV float turbo_cb(int bits, int k) { return bits == 3 ? turbo_cb3[k] : bits == 4 ? turbo_cb4[k] : turbo_cb5[k]; }
 DEV float turbo_lut(int bits, int k) { return bits == 3 ? turbo_lut3[k] : bits == 4 ? turbo_lut4[k] : turbo_lut5[k]; }
-// nearest level (kvquant's nearest): the number of thresholds at or below z.
-DEV int turbo_nearest(int bits, float z) {
-	int k = 0;
-	int n = (1 << bits) - 1;
-	for (int m = 0; m < n; m++) {
-		float t = bits == 3 ? turbo_thr3[m] : bits == 4 ? turbo_thr4[m] : turbo_thr5[m];
-		if (z >= t) k = m + 1;
-	}
-	return k;
-}
 // kvquant.Signs: element i of the rotation signs of (layer, head).
 DEV float turbo_sign(int layer, int head, int i) {
 	u64 st = (((u64)(uint)layer) << 32) ^ (u64)(uint)head ^ (u64)0x6b696c6e2d6b7621;
@@ -98,6 +88,22 @@ DEV int turbo_signmag(int bits, int k) {
 	if (bits == 3) return k;
 	int half = 1 << (bits - 1);
 	return k >= half ? k - half : (half | (half - 1 - k));
+}
+// The attention kernels' loads: an fp16 at an even address in one load and
+// the hardware conversion (the same values as ld_f16), and element i of a
+// value head vector of each format.
+DEV float ldh(GP(const uchar) p) { return h2f(*(GP(const ushort))p); }
+DEV float kvv_f32(GP(const uchar) v, int i) { return ((GP(const float))v)[i]; }
+DEV float kvv_f16(GP(const uchar) v, int i) { return ldh(v + 2 * i); }
+DEV float kvv_q8_0(GP(const uchar) v, int i) {
+	GP(const uchar) b = v + (long)(i / 32) * 34;
+	return (float)(i8)b[2 + i % 32] * ldh(b);
+}
+DEV float kvv_q4_0(GP(const uchar) v, int i) {
+	GP(const uchar) b = v + (long)(i / 32) * 18;
+	int j = i % 32;
+	int q = j < 16 ? (b[2 + j] & 15) : (b[2 + j - 16] >> 4);
+	return (float)(q - 8) * ldh(b);
 }
 // The stored code of coordinate i of a turbo vector's codes (after the header).
 DEV int turbo_code(int bits, GP(const uchar) cd, int hd, int i) {
@@ -171,7 +177,7 @@ const attentionKVBody = `
 			GP(const uchar) vr = vbase + (long)j * vrb;
 			for (int k = 0; k < 8; k++) {
 				int i = lane + 32 * k;
-				if (i < hd) acc[k] += p * deq_{V}(vr, i);
+				if (i < hd) acc[k] += p * kvv_{V}(vr, i);
 			}
 		}
 		m = mn;
@@ -247,7 +253,7 @@ func kvDot(t kvquant.Type) string {
 	case t == kvquant.F16:
 		return `			for (int k = 0; k < 8; k++) {
 				int i = lane + 32 * k;
-				if (i < hd) dd += qv[k] * ld_f16(kr + 2 * i);
+				if (i < hd) dd += qv[k] * ldh(kr + 2 * i);
 			}`
 	case t == kvquant.Q8_0:
 		// Products of integers are exact in float; each is scaled by its
@@ -255,7 +261,7 @@ func kvDot(t kvquant.Type) string {
 		return `			for (int k = 0; k < 8; k++) {
 				if (lane + 32 * k < hd) {
 					GP(const uchar) kb = kr + 34 * k;
-					dd += (qv[k] * (float)(i8)kb[2 + lane]) * (ld_f16(kb) * qd[k]);
+					dd += (qv[k] * (float)(i8)kb[2 + lane]) * (ldh(kb) * qd[k]);
 				}
 			}`
 	case t == kvquant.Q4_0:
@@ -263,7 +269,7 @@ func kvDot(t kvquant.Type) string {
 				if (lane + 32 * k < hd) {
 					GP(const uchar) kb = kr + 18 * k;
 					int qq = lane < 16 ? (kb[2 + lane] & 15) : (kb[2 + lane - 16] >> 4);
-					dd += (qv[k] * (float)(qq - 8)) * (ld_f16(kb) * qd[k]);
+					dd += (qv[k] * (float)(qq - 8)) * (ldh(kb) * qd[k]);
 				}
 			}`
 	}
@@ -272,7 +278,7 @@ func kvDot(t kvquant.Type) string {
 				int i = lane + 32 * k;
 				if (i < hd) dd += qv[k] * lut[turbo_code(%d, kr + 2, hd, i)];
 			}
-			kf = ld_f16(kr);`, t.Bits())
+			kf = ldh(kr);`, t.Bits())
 }
 
 // kvKernels are the packed-cache kernels of the table.
@@ -292,6 +298,13 @@ func kvKernels() []Kernel {
 		}
 	}
 	ks = append(ks,
+		// rope_kv_write into an f16 cache: rope's values rounded to fp16 as
+		// they are stored.
+		Kernel{Name: "rope_kv_write_f16", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), buf("pos", "const int"), buf("ff", "const float"),
+				ival("T"), ival("nhead"), ival("hd"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff"), ival("kv")},
+			Body: ropeF16Body(),
+		},
 		// quant.FP32ToFP16 per element into row pos+t.
 		Kernel{Name: "kv_write_f16", Block: 256,
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"), ival("n"), ival("d")},
@@ -359,15 +372,14 @@ func kvKernels() []Kernel {
 		// one_row: the write has a single row, so kv_center is not
 		// launched: at position 0 the center (the mean of no rows) is zero,
 		// which the group of each head stores for its own columns.
-		Kernel{Name: "kv_write_turbo", Block: 128,
+		Kernel{Name: "kv_write_turbo", Block: 32,
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
 				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row")},
 			Body: `
 	SHARED float z[256];
 	SHARED int code[256];
-	SHARED ACC red[12];
+	SHARED float thr[32];
 	int t = GID_X / nhead, h = GID_X % nhead;
-	int lane = LID & 31, warp = LID / 32;
 	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
 	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
 	int zero = one_row != 0 && pos[0] == 0;
@@ -380,8 +392,9 @@ func kvKernels() []Kernel {
 		ss += (ACC)v * (ACC)v;
 		z[i] = v * turbo_sign(layer, h, i);
 	}
+	// One warp: the reductions are warp sums, the barriers a warp's.
 	ss = warp_sum_acc(ss);
-	if (lane == 0) red[warp] = ss;
+	for (int m = LID; m < (1 << bits) - 1; m += BDIM) thr[m] = bits == 3 ? turbo_thr3[m] : bits == 4 ? turbo_thr4[m] : turbo_thr5[m];
 	BARRIER();
 	for (int hs = 1; hs < hd; hs *= 2) {
 		for (int p = LID; p < hd / 2; p += BDIM) {
@@ -392,25 +405,27 @@ func kvKernels() []Kernel {
 		}
 		BARRIER();
 	}
-	ss = (red[0] + red[1]) + (red[2] + red[3]);
 	float inv = ss > (ACC)0 ? (float)((ACC)1 / sqrt(ss)) : 0.0f;
 	ACC num = 0, den = 0;
 	for (int i = LID; i < hd; i += BDIM) {
 		float zi = z[i] * inv;
-		int k = turbo_nearest(bits, zi);
-		float c = turbo_cb(bits, k);
+		// kvquant's nearest: the first level whose upper threshold is above zi.
+		int lo = 0, hi = (1 << bits) - 1;
+		while (lo < hi) {
+			int m = (lo + hi) / 2;
+			if (zi < thr[m]) hi = m;
+			else lo = m + 1;
+		}
+		float c = turbo_cb(bits, lo);
 		num += (ACC)zi * (ACC)c;
 		den += (ACC)c * (ACC)c;
-		code[i] = turbo_signmag(bits, k);
+		code[i] = turbo_signmag(bits, lo);
 	}
 	num = warp_sum_acc(num);
 	den = warp_sum_acc(den);
-	if (lane == 0) { red[4 + warp] = num; red[8 + warp] = den; }
 	BARRIER();
 	GP(uchar) o = cache + (long)(pos[0] + t) * rb + (long)h * (2 + hd * bits / 8);
 	if (LID == 0) {
-		num = (red[4] + red[5]) + (red[6] + red[7]);
-		den = (red[8] + red[9]) + (red[10] + red[11]);
 		ACC s = den > (ACC)0 ? sqrt(ss / (ACC)hd) * num / den : (ACC)0;
 		st_u16(o, f2h((float)s));
 	}
@@ -438,4 +453,19 @@ func kvKernels() []Kernel {
 `},
 	)
 	return ks
+}
+
+// ropeF16Body is ropeBody storing into an f16 cache row.
+func ropeF16Body() string {
+	r := strings.NewReplacer(
+		"GP(float) yr = out + (long)(kv != 0 ? p : t) * d + h * hd;", "GP(uchar) yr = out + ((long)p * d + h * hd) * 2;",
+		"yr[i0] = x0 * c - x1 * s;", "st_u16(yr + 2 * i0, f2h(x0 * c - x1 * s));",
+		"yr[i1] = x0 * s + x1 * c;", "st_u16(yr + 2 * i1, f2h(x0 * s + x1 * c));",
+		"if (i < hd) yr[i] = xr[i];", "if (i < hd) st_u16(yr + 2 * i, f2h(xr[i]));",
+		"if (i + 1 < hd) yr[i + 1] = xr[i + 1];", "if (i + 1 < hd) st_u16(yr + 2 * (i + 1), f2h(xr[i + 1]));")
+	b := r.Replace(ropeBody)
+	if strings.Contains(b, "yr[") {
+		panic("gpu: rope_kv_write_f16 left a float store")
+	}
+	return b
 }
