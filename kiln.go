@@ -167,8 +167,8 @@ func newModel(f *gguf.File, opt Options) (*Model, error) {
 		// The GPU's default cache is f32: its f16 attention follows the
 		// CPU's to NMSE 1e-14 on equal inputs, but the GPU's float noise
 		// through f16 rounding puts q8_0 models past the 1e-4 logits
-		// parity bound with llama.cpp (TestCUDALogitsParity), and f32 is
-		// the faster GPU cache; every format can be asked for.
+		// parity bound with llama.cpp (TestCUDALogitsParity). Every
+		// format can be asked for.
 		if opt.CacheTypeK == "" {
 			m.kt = kvquant.F32
 		}

@@ -238,5 +238,8 @@ func kvCases() []Case {
 	for _, kt := range []kvquant.Type{kvquant.F16, kvquant.Q8_0, kvquant.Q4_0, kvquant.Turbo3} {
 		add(kt, kvquant.F16, 4, 2, 64, 0, 16, 3, true)
 	}
+	// One row a step: a GPU folds the rope into the turbo write.
+	add(kvquant.Turbo4, kvquant.F16, 4, 2, 64, 0, 16, 1, true)
+	add(kvquant.F16, kvquant.Q8_0, 4, 2, 64, 0, 16, 1, true)
 	return cs
 }

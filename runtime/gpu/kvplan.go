@@ -51,8 +51,27 @@ func (pl *Plan) addKVWritePacked(si int, x int) error {
 				return err
 			}
 		}
+		// The rope of a folded rope step: its input rows, frequency factors and angles.
+		ropeArgs := []Arg{xa, intArg(0), intArg(0), intArg(0), floatArg(0), floatArg(0), intArg(0)}
+		if r, ok := pl.ropeInto[si]; ok {
+			rs := &p.Steps[r]
+			ra := rs.Attrs
+			ff := rs.In[0]
+			if len(rs.In) > 2 {
+				ff = rs.In[2]
+			}
+			pscale := ra.RopeScale
+			if pscale == 0 {
+				pscale = 1
+			}
+			ts := float32(math.Pow(float64(ra.RopeBase), -2.0/float64(ra.RopeDims)))
+			xa = bufArg(rs.In[0])
+			ropeArgs = []Arg{bufArg(ff), intArg(1), intArg(ra.RopeDims), flag(ra.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(len(rs.In) > 2)}
+			reads = append(slices.Clone(rs.In), cache)
+		}
 		return pl.add(si, "kv_write_turbo", [2]int{rows * a.NHead, 1},
-			[]Arg{bufArg(cache), xa, bufArg(pos), intArg(a.NHead), intArg(a.HeadDim), intArg(a.Cache.Bits()), intArg(a.Layer), intArg(rb), intArg(cbyte), flag(rows == 1)},
+			append([]Arg{bufArg(cache), xa, bufArg(pos), intArg(a.NHead), intArg(a.HeadDim), intArg(a.Cache.Bits()), intArg(a.Layer), intArg(rb), intArg(cbyte), flag(rows == 1)},
+				ropeArgs...),
 			reads, writes)
 	}
 	return fmt.Errorf("no gpu kernel for a %s cache", a.Cache)
@@ -118,4 +137,48 @@ func (pl *Plan) addAttentionPacked(si int, inT []ops.TensorType, scale float32, 
 			intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
 			floatArg(capv), floatArg(capinv), intArg(krb), intArg(vrb), intArg(a.Layer), floatArg(qmul)},
 		in, []int{-1})
+}
+
+// ropeFoldTarget returns the kv_write that rope step si's launch can fold
+// into, or -1: a one-row write into a turbo cache at the same position that
+// is the rope's only reader (a decode step's keys; lower leaves rope and a
+// turbo write apart, since at several rows the center needs every rotated
+// row first). The write's launch reads the rope's inputs a level or more
+// later, so no step from the rope's level to the write's may write bytes
+// that the inputs occupy (arena buffers of different lifetimes share bytes).
+func (pl *Plan) ropeFoldTarget(si int) int {
+	p := pl.Prog
+	s := &p.Steps[si]
+	if s.Op != ops.OpRope || p.Buffer(s.Out).Type.Rows() != 1 || slices.Contains(p.Outputs, s.Out) {
+		return -1
+	}
+	w := -1
+	for i := si + 1; i < len(p.Steps); i++ {
+		if slices.Contains(p.Steps[i].In, s.Out) {
+			if w >= 0 {
+				return -1
+			}
+			w = i
+		}
+	}
+	if w < 0 {
+		return -1
+	}
+	t := &p.Steps[w]
+	if t.Op != ops.OpKVWrite || !t.Attrs.Cache.Turbo() || t.In[1] != s.Out || t.In[0] == s.Out || t.In[2] != s.In[1] ||
+		t.Attrs.NHead != s.Attrs.NHead || t.Attrs.HeadDim != s.Attrs.HeadDim || s.Attrs.HeadDim > AttentionMaxHeadDim {
+		return -1
+	}
+	for i := range p.Steps {
+		u := &p.Steps[i]
+		if i == si || i == w || u.Level < s.Level || u.Level > t.Level {
+			continue
+		}
+		for _, id := range s.In {
+			if pl.region(id).Overlaps(pl.region(u.Out)) {
+				return -1
+			}
+		}
+	}
+	return w
 }

@@ -374,21 +374,48 @@ func kvKernels() []Kernel {
 		// which the group of each head stores for its own columns.
 		Kernel{Name: "kv_write_turbo", Block: 32,
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
-				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row")},
+				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row"),
+				buf("ff", "const float"), ival("has_rope"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff")},
 			Body: `
 	SHARED float z[256];
+	SHARED float xs[256];
 	SHARED int code[256];
 	SHARED float thr[32];
 	int t = GID_X / nhead, h = GID_X % nhead;
 	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
 	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
 	int zero = one_row != 0 && pos[0] == 0;
+	if (has_rope != 0) {
+		// A folded rope step: the rope kernel's arithmetic on this row.
+		int p = pos[0] + t;
+		for (int e = LID; e < (hd + 1) / 2; e += BDIM) {
+			if (e < nd / 2) {
+				float theta = (float)p;
+				for (int k = 0; k < e; k++) theta *= theta_scale;
+				float f = has_ff != 0 ? ff[e] : 1.0f;
+				float th = pscale * (theta / f);
+				float c = COS_F(th), s = SIN_F(th);
+				int i0 = neox != 0 ? e : 2 * e;
+				int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
+				float x0 = xr[i0], x1 = xr[i1];
+				xs[i0] = x0 * c - x1 * s;
+				xs[i1] = x0 * s + x1 * c;
+			} else {
+				int i = nd + 2 * (e - nd / 2);
+				if (i < hd) xs[i] = xr[i];
+				if (i + 1 < hd) xs[i + 1] = xr[i + 1];
+			}
+		}
+	} else {
+		for (int i = LID; i < hd; i += BDIM) xs[i] = xr[i];
+	}
+	BARRIER();
 	ACC ss = 0;
 	for (int i = LID; i < hd; i += BDIM) {
 		float c = 0.0f;
 		if (zero) st_u32(cen + 4 * i, 0u);
 		else c = ld_f32(cen + 4 * i);
-		float v = xr[i] - c;
+		float v = xs[i] - c;
 		ss += (ACC)v * (ACC)v;
 		z[i] = v * turbo_sign(layer, h, i);
 	}

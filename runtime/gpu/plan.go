@@ -70,7 +70,10 @@ type Launch struct {
 type Plan struct {
 	Prog *lower.Program
 	// folded marks steps whose work a fused launch of an earlier step does.
-	folded   map[int]bool
+	folded map[int]bool
+	// ropeInto maps a one-row turbo kv_write to the rope step whose work
+	// its launch does (see ropeFoldTarget).
+	ropeInto map[int]int
 	Launches []Launch
 	// ScratchBytes is the size of the scratch buffer the launches share.
 	ScratchBytes int64
@@ -87,7 +90,7 @@ const (
 
 // Build plans the launches of a Program.
 func Build(p *lower.Program) (*Plan, error) {
-	pl := &Plan{Prog: p, folded: map[int]bool{}}
+	pl := &Plan{Prog: p, folded: map[int]bool{}, ropeInto: map[int]int{}}
 	for si := range p.Steps {
 		if pl.folded[si] {
 			continue
@@ -273,6 +276,10 @@ func (pl *Plan) addStep(si int) error {
 	case ops.OpMatMulGroup:
 		return pl.addGroup(si, inT)
 	case ops.OpRope, ops.OpRopeKVWrite:
+		if w := pl.ropeFoldTarget(si); w >= 0 {
+			pl.ropeInto[w] = si // the turbo write rotates its row itself
+			return nil
+		}
 		x, pos, ffi, out, kv := in[0], in[1], 2, s.Out, false
 		if s.Op == ops.OpRopeKVWrite {
 			x, pos, ffi, out, kv = in[1], in[2], 3, in[0], true
