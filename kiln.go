@@ -43,8 +43,8 @@ type Options struct {
 	GPUSync string
 	// CacheTypeK and CacheTypeV are the KV cache formats: "f32", "f16",
 	// "q8_0", "q4_0", and for keys also "turbo_kv_3b", "turbo_kv_4b",
-	// "turbo_kv_5b". Empty means f16 on the CPU and f32 on a GPU backend,
-	// whose kernels read f32 caches only so far.
+	// "turbo_kv_5b". Empty means f16 on the CPU and f32 on a GPU backend
+	// (which reads every format; see newModel for why f32).
 	CacheTypeK, CacheTypeV string
 }
 
