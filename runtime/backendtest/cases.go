@@ -6,6 +6,7 @@ import (
 
 	"github.com/kiln-ml/kiln/graph"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -185,5 +186,60 @@ func Cases(r *rand.Rand) []Case {
 		v := b.Op(ops.OpKVWrite, "v_write", ops.Attrs{}, b.State("cache_v", ops.F32(16, 16)), act("v", 16), pos)
 		return b.Op(ops.OpAttention, "y", ops.Attrs{NHead: 4, NKVHead: 2, HeadDim: 8, Window: 3, Softcap: 0.2, Scale: 1}, act("q", 32), k, v, pos)
 	})
+	cs = append(cs, kvCases()...)
+	return cs
+}
+
+// kvCases are attention over packed KV caches written in the same graph
+// (kv_write, or rope then kv_write, which lower may fuse): every key format
+// with every value format, written at position 0 (where a turbo cache
+// takes its center from the rows) and at later positions, with GQA and
+// several tokens per step; long decode contexts for every key format (with
+// f16 values) and every value format (with turbo_kv_4b keys); a window;
+// and rotated keys.
+func kvCases() []Case {
+	var cs []Case
+	add := func(kt, vt kvquant.Type, head, kv, hd, window, ctx, T int, rope bool) {
+		name := fmt.Sprintf("attention_kv/k=%s/v=%s/h=%d/kv=%d/hd=%d/window=%d/ctx=%d/T=%d", kt, vt, head, kv, hd, window, ctx, T)
+		if rope {
+			name = fmt.Sprintf("attention_kv_rope/k=%s/v=%s/T=%d", kt, vt, T)
+		}
+		cs = append(cs, Case{Name: name, T: T, Ctx: ctx, Build: func(b *graph.Builder, w Weights, act Act, _, pos *graph.Node) *graph.Node {
+			const layer = 3 // seeds the turbo rotation; the attention must name the same
+			kvd := kv * hd
+			kin := act("k", kvd)
+			if rope {
+				kin = b.Op(ops.OpRope, "k_rope", ops.Attrs{NHead: kv, HeadDim: hd, RopeDims: hd, RopeMode: ops.RopeNeox, RopeBase: 10000}, kin, pos)
+			}
+			k := b.Op(ops.OpKVWrite, "k_write", ops.Attrs{Cache: kt, Layer: layer, NHead: kv, HeadDim: hd},
+				b.State("cache_k", ops.KVCacheType(kt, ctx, kv, hd)), kin, pos)
+			v := b.Op(ops.OpKVWrite, "v_write", ops.Attrs{Cache: vt, Layer: layer, NHead: kv, HeadDim: hd},
+				b.State("cache_v", ops.KVCacheType(vt, ctx, kv, hd)), act("v", kvd), pos)
+			a := ops.Attrs{NHead: head, NKVHead: kv, HeadDim: hd, Window: window, KType: kt, VType: vt, Layer: layer}
+			return b.Op(ops.OpAttention, "y", a, act("q", head*hd), k, v, pos)
+		}})
+	}
+	for _, kt := range kvquant.Types() {
+		for _, vt := range kvquant.Types() {
+			if vt.Turbo() || (kt == kvquant.F32 && vt == kvquant.F32) {
+				continue
+			}
+			add(kt, vt, 4, 2, 64, 0, 16, 5, false)
+			if vt == kvquant.F16 || kt == kvquant.Turbo4 {
+				add(kt, vt, 4, 2, 128, 0, 1200, 1, false)
+			}
+		}
+	}
+	// Several tokens a step over a long cache: a prefill split over the KV length.
+	add(kvquant.Turbo4, kvquant.Q4_0, 2, 1, 64, 0, 1200, 7, false)
+	add(kvquant.Q8_0, kvquant.F16, 2, 1, 64, 0, 1200, 7, false)
+	add(kvquant.Turbo4, kvquant.Q8_0, 8, 1, 32, 3, 16, 5, false)
+	add(kvquant.Q4_0, kvquant.Q4_0, 8, 1, 32, 3, 16, 5, false)
+	for _, kt := range []kvquant.Type{kvquant.F16, kvquant.Q8_0, kvquant.Q4_0, kvquant.Turbo3} {
+		add(kt, kvquant.F16, 4, 2, 64, 0, 16, 3, true)
+	}
+	// One row a step: a GPU folds the rope into the turbo write.
+	add(kvquant.Turbo4, kvquant.F16, 4, 2, 64, 0, 16, 1, true)
+	add(kvquant.F16, kvquant.Q8_0, 4, 2, 64, 0, 16, 1, true)
 	return cs
 }

@@ -265,10 +265,12 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 			}
 			e.ptrs[i] = u.dev
 		case lower.StateSpace:
-			if b.Type.DType != quant.F32 {
-				return nil, fmt.Errorf("cuda: load %s: state %q: type %s not supported", p.Name, b.Name, b.Type.DType)
+			// Packed caches are bytes; positions are bounded by the
+			// shortest state (a turbo key cache has its center rows after
+			// the keys).
+			if e.ctx == 0 || b.Type.Shape[0] < e.ctx {
+				e.ctx = b.Type.Shape[0]
 			}
-			e.ctx = max(e.ctx, b.Type.Shape[0])
 		}
 	}
 	// The parameter block: token ids then the position, one copy per step.

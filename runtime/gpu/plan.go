@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln/lower"
 	"github.com/kiln-ml/kiln/ops"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
@@ -69,7 +70,10 @@ type Launch struct {
 type Plan struct {
 	Prog *lower.Program
 	// folded marks steps whose work a fused launch of an earlier step does.
-	folded   map[int]bool
+	folded map[int]bool
+	// ropeInto maps a one-row turbo kv_write to the rope step whose work
+	// its launch does (see ropeFoldTarget).
+	ropeInto map[int]int
 	Launches []Launch
 	// ScratchBytes is the size of the scratch buffer the launches share.
 	ScratchBytes int64
@@ -86,7 +90,7 @@ const (
 
 // Build plans the launches of a Program.
 func Build(p *lower.Program) (*Plan, error) {
-	pl := &Plan{Prog: p, folded: map[int]bool{}}
+	pl := &Plan{Prog: p, folded: map[int]bool{}, ropeInto: map[int]int{}}
 	for si := range p.Steps {
 		if pl.folded[si] {
 			continue
@@ -272,6 +276,10 @@ func (pl *Plan) addStep(si int) error {
 	case ops.OpMatMulGroup:
 		return pl.addGroup(si, inT)
 	case ops.OpRope, ops.OpRopeKVWrite:
+		if w := pl.ropeFoldTarget(si); w >= 0 {
+			pl.ropeInto[w] = si // the turbo write rotates its row itself
+			return nil
+		}
 		x, pos, ffi, out, kv := in[0], in[1], 2, s.Out, false
 		if s.Op == ops.OpRopeKVWrite {
 			x, pos, ffi, out, kv = in[1], in[2], 3, in[0], true
@@ -281,6 +289,10 @@ func (pl *Plan) addStep(si int) error {
 			ff = in[ffi]
 		}
 		T := p.Buffer(x).Type.Rows()
+		if kv && a.Cache != kvquant.F32 {
+			// A packed cache: rotate into the scratch, then pack from there.
+			return pl.addRopePacked(si, inT, hasFF, ff)
+		}
 		if a.RopeDims%2 != 0 || a.RopeDims > a.HeadDim {
 			return fmt.Errorf("rope dims %d must be even and at most head_dim %d", a.RopeDims, a.HeadDim)
 		}
@@ -295,12 +307,15 @@ func (pl *Plan) addStep(si int) error {
 				flag(a.RopeMode == ops.RopeNeox), floatArg(ts), floatArg(pscale), flag(hasFF), flag(kv)},
 			in, []int{out})
 	case ops.OpKVWrite:
+		if a.Cache != kvquant.F32 {
+			return pl.addKVWritePacked(si, in[1])
+		}
 		n := int(inT[1].Elems())
 		return pl.add(si, "kv_write", [2]int{groups(n, 256), 1},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), intArg(n), intArg(inT[1].Cols())}, in, []int{in[0]})
 	case ops.OpAttention:
 		T := inT[0].Shape[0]
-		ctx := inT[1].Shape[0]
+		ctx := inT[2].Shape[0] // a turbo key cache has its center rows after the keys
 		hd := a.HeadDim
 		if hd > AttentionMaxHeadDim {
 			return fmt.Errorf("head_dim %d exceeds the attention kernel's %d", hd, AttentionMaxHeadDim)
@@ -324,7 +339,11 @@ func (pl *Plan) addStep(si int) error {
 		}
 		rowsQ := T * a.NHead
 		pl.ScratchBytes = max(pl.ScratchBytes, int64(rowsQ)*int64(nsplit)*int64(hd+2)*4)
-		if err := pl.add(si, "attention_part", [2]int{rowsQ, nsplit},
+		if a.KType != kvquant.F32 || a.VType != kvquant.F32 {
+			if err := pl.addAttentionPacked(si, inT, scale, chunk, nsplit, capv, capinv); err != nil {
+				return err
+			}
+		} else if err := pl.add(si, "attention_part", [2]int{rowsQ, nsplit},
 			[]Arg{bufArg(in[0]), bufArg(in[1]), bufArg(in[2]), bufArg(in[3]), {Kind: ArgScratch},
 				intArg(a.NHead), intArg(a.NKVHead), intArg(hd), floatArg(scale), intArg(a.Window), intArg(chunk), intArg(nsplit),
 				floatArg(capv), floatArg(capinv)},

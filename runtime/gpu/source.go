@@ -98,6 +98,14 @@ DEV ACC warp_sum_acc(ACC v) {
 }
 #define COS_F(x) ((float)cos((double)(x)))
 #define SIN_F(x) ((float)sin((double)(x)))
+#define CONSTANT __constant__
+typedef unsigned long long u64;
+// fp16 bits -> float by the hardware's exact conversion.
+DEV float h2f(uint h) {
+	float f;
+	asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)h));
+	return f;
+}
 `
 
 const mslPrelude = `#include <metal_stdlib>
@@ -133,6 +141,10 @@ typedef float ACC;
 DEV ACC warp_sum_acc(ACC v) { return simd_sum(v); }
 #define COS_F(x) precise::cos(x)
 #define SIN_F(x) precise::sin(x)
+#define CONSTANT constant
+typedef ulong u64;
+// fp16 bits -> float by the hardware's exact conversion.
+DEV float h2f(uint h) { return (float)as_type<half>((ushort)h); }
 `
 
 // common holds the helpers every kernel may use: number formats, block
@@ -538,6 +550,37 @@ const rmsNormBody = `
 	}
 `
 
+// ropeBody rotates one pair (or copies a pair of tail elements) of one
+// head of one token.
+const ropeBody = `
+	int half_hd = (hd + 1) / 2;
+	int g = GID_X * BDIM + LID;
+	if (g >= T * nhead * half_hd) return;
+	int e = g % half_hd;
+	int h = (g / half_hd) % nhead;
+	int t = g / (half_hd * nhead);
+	int d = nhead * hd;
+	int p = pos[0] + t;
+	GP(const float) xr = x + (long)t * d + h * hd;
+	GP(float) yr = out + (long)(kv != 0 ? p : t) * d + h * hd;
+	if (e < nd / 2) {
+		float theta = (float)p;
+		for (int k = 0; k < e; k++) theta *= theta_scale;
+		float f = has_ff != 0 ? ff[e] : 1.0f;
+		float th = pscale * (theta / f);
+		float c = COS_F(th), s = SIN_F(th);
+		int i0 = neox != 0 ? e : 2 * e;
+		int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
+		float x0 = xr[i0], x1 = xr[i1];
+		yr[i0] = x0 * c - x1 * s;
+		yr[i1] = x0 * s + x1 * c;
+	} else {
+		int i = nd + 2 * (e - nd / 2);
+		if (i < hd) yr[i] = xr[i];
+		if (i + 1 < hd) yr[i + 1] = xr[i + 1];
+	}
+`
+
 const matmulBody = `
 	SHARED float red[MM_TOKENS * MM_WARPS];
 	int lane = LID & 31, warp = LID / 32;
@@ -865,34 +908,7 @@ func buildKernels() []Kernel {
 		Kernel{Name: "rope", Block: 256,
 			Params: []Param{buf("x", "const float"), buf("out", "float"), buf("pos", "const int"), buf("ff", "const float"),
 				ival("T"), ival("nhead"), ival("hd"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff"), ival("kv")},
-			Body: `
-	int half_hd = (hd + 1) / 2;
-	int g = GID_X * BDIM + LID;
-	if (g >= T * nhead * half_hd) return;
-	int e = g % half_hd;
-	int h = (g / half_hd) % nhead;
-	int t = g / (half_hd * nhead);
-	int d = nhead * hd;
-	int p = pos[0] + t;
-	GP(const float) xr = x + (long)t * d + h * hd;
-	GP(float) yr = out + (long)(kv != 0 ? p : t) * d + h * hd;
-	if (e < nd / 2) {
-		float theta = (float)p;
-		for (int k = 0; k < e; k++) theta *= theta_scale;
-		float f = has_ff != 0 ? ff[e] : 1.0f;
-		float th = pscale * (theta / f);
-		float c = COS_F(th), s = SIN_F(th);
-		int i0 = neox != 0 ? e : 2 * e;
-		int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
-		float x0 = xr[i0], x1 = xr[i1];
-		yr[i0] = x0 * c - x1 * s;
-		yr[i1] = x0 * s + x1 * c;
-	} else {
-		int i = nd + 2 * (e - nd / 2);
-		if (i < hd) yr[i] = xr[i];
-		if (i + 1 < hd) yr[i + 1] = xr[i + 1];
-	}
-`},
+			Body: ropeBody},
 		// Flash-decoding: group (row, split) attends query row = t*nhead+h
 		// to keys [split*chunk, (split+1)*chunk) of its causal window with an
 		// online softmax, and leaves (max, sum, unnormalized output) in part.
@@ -1044,7 +1060,7 @@ func buildKernels() []Kernel {
 	if (LID == 0) out[0] = bi[0] == 0x7fffffff ? 0 : bi[0];
 `},
 	)
-	return ks
+	return append(ks, kvKernels()...)
 }
 
 // Lookup finds a kernel of the table by name.
@@ -1067,6 +1083,7 @@ func Render(d Dialect) string {
 		sb.WriteString(cudaPrelude)
 	}
 	sb.WriteString(common)
+	sb.WriteString(kvCommon())
 	for i := range Kernels {
 		sb.WriteString(signature(d, &Kernels[i]))
 		sb.WriteString(" {")

@@ -196,10 +196,12 @@ func (r *Runtime) Load(p *lower.Program, w krt.Weights) (krt.Executable, error) 
 			}
 			e.binds[i] = binding{u.buf, 0}
 		case lower.StateSpace:
-			if b.Type.DType != quant.F32 {
-				return nil, fmt.Errorf("metal: load %s: state %q: type %s not supported", p.Name, b.Name, b.Type.DType)
+			// Packed caches are bytes; positions are bounded by the
+			// shortest state (a turbo key cache has its center rows after
+			// the keys).
+			if e.ctx == 0 || b.Type.Shape[0] < e.ctx {
+				e.ctx = b.Type.Shape[0]
 			}
-			e.ctx = max(e.ctx, b.Type.Shape[0])
 		}
 	}
 	params, err := r.alloc(int64(4 * (e.T + 1)))

@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/models/gguf"
 	_ "github.com/kiln-ml/kiln/models/llama"
+	"github.com/kiln-ml/kiln/ops/kvquant"
 	krt "github.com/kiln-ml/kiln/runtime"
 	"github.com/kiln-ml/kiln/runtime/gpu"
 	"github.com/kiln-ml/kiln/tests/testshared"
@@ -116,8 +117,15 @@ func sharedPrograms(t *testing.T) map[string][]*lower.Program {
 			if err != nil || arch.Hyper().Arch != "llama" {
 				continue
 			}
-			for _, T := range []int{1, 16, 256} {
-				g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: 512})
+			shapes := []models.Shape{{Tokens: 1, Ctx: 512}, {Tokens: 16, Ctx: 512}, {Tokens: 256, Ctx: 512}}
+			if kvquant.Turbo4.Check(arch.Hyper().HeadDim, false) == nil {
+				// Packed caches: turbo keys (a center write at T > 1), q8_0 values.
+				for _, T := range []int{1, 16} {
+					shapes = append(shapes, models.Shape{Tokens: T, Ctx: 512, KType: kvquant.Turbo4, VType: kvquant.Q8_0})
+				}
+			}
+			for _, sh := range shapes {
+				g, err := models.BuildGraph(arch, f, sh)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,6 +8,7 @@ using std::min;
 #define __global__
 #define __forceinline__ inline
 #define __shared__
+#define __constant__
 #define __launch_bounds__(n)
 struct dim3_ { unsigned x, y, z; };
 extern dim3_ blockIdx, threadIdx, blockDim;

@@ -10,6 +10,8 @@
 typedef unsigned char uchar;
 typedef unsigned short ushort;
 typedef unsigned int uint;
+typedef unsigned long ulong;
+typedef float half;
 struct uint3 { uint x, y, z; };
 namespace metal {
 using std::fabs; using std::fmax; using std::fmin; using std::fma; using std::rint; using std::min; using std::max;

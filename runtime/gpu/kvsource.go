@@ -1,0 +1,498 @@
+package gpu
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-ml/kiln/ops/kvquant"
+)
+
+// The packed KV cache kernels: writes into f16, q8_0, q4_0 and turbo_kv
+// caches (ops.KVWriteRow), and attention that scores packed keys where
+// they lie (ops.AttentionHeadKV): block keys decoded in registers, turbo
+// keys in the rotated domain against a query rotated once per group.
+
+// AttentionKVKernel names the attention kernel over keys stored as k and
+// values stored as v (not both f32: that is attention_part).
+func AttentionKVKernel(k, v kvquant.Type) string {
+	return "attention_kv_" + k.String() + "_" + v.String()
+}
+
+// KVValueTypes are the value cache formats the attention kernels read.
+var KVValueTypes = []kvquant.Type{kvquant.F32, kvquant.F16, kvquant.Q8_0, kvquant.Q4_0}
+
+// kvKeyTypes are the key formats with an attention_kv kernel.
+var kvKeyTypes = []kvquant.Type{kvquant.F32, kvquant.F16, kvquant.Q8_0, kvquant.Q4_0, kvquant.Turbo3, kvquant.Turbo4, kvquant.Turbo5}
+
+func floatList(v []float32) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.9ef", x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// turboTables renders the codebooks of the turbo formats as constant
+// arrays: the ascending levels (turbo_cbB), the decision thresholds between
+// neighbours as kvquant's nearest computes them in float32 (turbo_thrB),
+// and the level of each stored (sign and magnitude) code (turbo_lutB).
+func turboTables() string {
+	var sb strings.Builder
+	for bits := 3; bits <= 5; bits++ {
+		cb := kvquant.Codebook(bits)
+		thr := make([]float32, len(cb)-1)
+		for m := range thr {
+			thr[m] = (cb[m] + cb[m+1]) / 2
+		}
+		lut := make([]float32, len(cb))
+		for raw := range lut {
+			lut[raw] = cb[fromSignMag(bits, raw)]
+		}
+		fmt.Fprintf(&sb, "CONSTANT float turbo_cb%d[%d] = {%s};\n", bits, len(cb), floatList(cb))
+		fmt.Fprintf(&sb, "CONSTANT float turbo_thr%d[%d] = {%s};\n", bits, len(thr), floatList(thr))
+		fmt.Fprintf(&sb, "CONSTANT float turbo_lut%d[%d] = {%s};\n", bits, len(lut), floatList(lut))
+	}
+	return sb.String()
+}
+
+// fromSignMag is kvquant's map from a stored code to its ascending level
+// index: 3-bit codes are the index, 4- and 5-bit codes sign and magnitude.
+func fromSignMag(bits, s int) int {
+	if bits == 3 {
+		return s
+	}
+	half := 1 << (bits - 1)
+	if s&half != 0 {
+		return half - 1 - s&(half-1)
+	}
+	return half + s
+}
+
+// kvCommon holds the helpers of the KV kernels.
+func kvCommon() string {
+	return turboTables() + `
+DEV float turbo_cb(int bits, int k) { return bits == 3 ? turbo_cb3[k] : bits == 4 ? turbo_cb4[k] : turbo_cb5[k]; }
+DEV float turbo_lut(int bits, int k) { return bits == 3 ? turbo_lut3[k] : bits == 4 ? turbo_lut4[k] : turbo_lut5[k]; }
+// kvquant.Signs: element i of the rotation signs of (layer, head).
+DEV float turbo_sign(int layer, int head, int i) {
+	u64 st = (((u64)(uint)layer) << 32) ^ (u64)(uint)head ^ (u64)0x6b696c6e2d6b7621;
+	st += (u64)(uint)(i / 64 + 1) * (u64)0x9e3779b97f4a7c15;
+	u64 z = st;
+	z = (z ^ (z >> 30)) * (u64)0xbf58476d1ce4e5b9;
+	z = (z ^ (z >> 27)) * (u64)0x94d049bb133111eb;
+	z = z ^ (z >> 31);
+	return ((z >> (uint)(i % 64)) & (u64)1) != (u64)0 ? -1.0f : 1.0f;
+}
+// kvquant's sign and magnitude form of ascending level index k.
+DEV int turbo_signmag(int bits, int k) {
+	if (bits == 3) return k;
+	int half = 1 << (bits - 1);
+	return k >= half ? k - half : (half | (half - 1 - k));
+}
+// The attention kernels' loads: an fp16 at an even address in one load and
+// the hardware conversion (the same values as ld_f16), and element i of a
+// value head vector of each format.
+DEV float ldh(GP(const uchar) p) { return h2f(*(GP(const ushort))p); }
+DEV float kvv_f32(GP(const uchar) v, int i) { return ((GP(const float))v)[i]; }
+DEV float kvv_f16(GP(const uchar) v, int i) { return ldh(v + 2 * i); }
+DEV float kvv_q8_0(GP(const uchar) v, int i) {
+	GP(const uchar) b = v + (long)(i / 32) * 34;
+	return (float)(i8)b[2 + i % 32] * ldh(b);
+}
+DEV float kvv_q4_0(GP(const uchar) v, int i) {
+	GP(const uchar) b = v + (long)(i / 32) * 18;
+	int j = i % 32;
+	int q = j < 16 ? (b[2 + j] & 15) : (b[2 + j - 16] >> 4);
+	return (float)(q - 8) * ldh(b);
+}
+// The stored code of coordinate i of a turbo vector's codes (after the header).
+DEV int turbo_code(int bits, GP(const uchar) cd, int hd, int i) {
+	if (bits == 4) return (cd[(i / 16) * 8 + i % 8] >> (4 * ((i % 16) / 8))) & 15;
+	if (bits == 3) return ((cd[(i / 32) * 8 + i % 8] >> (2 * ((i % 32) / 8))) & 3) | (((cd[hd / 4 + i / 8] >> (i % 8)) & 1) << 2);
+	return ((cd[(i / 16) * 8 + i % 8] >> (4 * ((i % 16) / 8))) & 15) | (((cd[hd / 2 + i / 8] >> (i % 8)) & 1) << 4);
+}
+`
+}
+
+// attentionKVBody is attention_part over packed caches: the same
+// flash-decoding split and batches, with {KSETUP} preparing the lane's
+// query values (qv, and qd per block) and {KDOT} adding the lane's part of
+// key row kr's score to dd and setting the key's score factor ks.
+const attentionKVBody = `
+	SHARED float wm[4];
+	SHARED float wl[4];
+	SHARED float wacc[4 * 256];
+	SHARED float qsh[256];
+	SHARED float lut[32];
+	int row = GID_X, split = GID_Y;
+	int lane = LID & 31, warp = LID / 32;
+	int t = row / nhead, h = row % nhead;
+	int kvh = h / (nhead / nkv);
+	int kvlen = pos[0] + t + 1;
+	int lo = window > 0 ? max(0, kvlen - window) : 0;
+	int j0 = max(lo, split * chunk);
+	int j1 = min(kvlen, (split + 1) * chunk);
+	GP(const uchar) kbase = kc + (long)kvh * (krb / nkv);
+	GP(const uchar) vbase = vc + (long)kvh * (vrb / nkv);
+	float qv[8];
+	float qd[8];
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		qv[k] = i < hd ? q[(long)row * hd + i] : 0.0f;
+		qd[k] = 1.0f;
+	}
+	if (j0 < j1) { // the same for the whole group: a split past the causal end skips the setup
+{KSETUP}
+	}
+	float m = NEG_INF, l = 0.0f;
+	float acc[8];
+	for (int k = 0; k < 8; k++) acc[k] = 0.0f;
+	for (int base = j0 + 8 * warp; base < j1; base += 32) {
+		float sc[8];
+		float ks[8];
+		for (int b = 0; b < 8; b++) {
+			int j = min(base + b, j1 - 1);
+			GP(const uchar) kr = kbase + (long)j * krb;
+			float dd = 0.0f;
+			float kf = scale;
+{KDOT}
+			sc[b] = dd;
+			ks[b] = kf;
+		}
+		float cm = NEG_INF;
+		for (int b = 0; b < 8; b++) {
+			float kq = warp_sum(sc[b]);
+			if (cap > 0.0f) kq = tanhf(kq * capinv) * cap;
+			sc[b] = base + b < j1 ? kq * ks[b] : NEG_INF;
+			cm = fmaxf(cm, sc[b]);
+		}
+		float mn = fmaxf(m, cm);
+		float corr = expf(m - mn);
+		l *= corr;
+		for (int k = 0; k < 8; k++) acc[k] *= corr;
+		for (int b = 0; b < 8; b++) {
+			int j = min(base + b, j1 - 1);
+			float p = base + b < j1 ? expf(sc[b] - mn) : 0.0f;
+			l += p;
+			GP(const uchar) vr = vbase + (long)j * vrb;
+			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) acc[k] += p * kvv_{V}(vr, i);
+			}
+		}
+		m = mn;
+	}
+	if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		if (i < hd) wacc[warp * 256 + i] = acc[k];
+	}
+	BARRIER();
+	float M = NEG_INF;
+	for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) M = fmaxf(M, wm[w]);
+	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
+	for (int i = LID; i < hd; i += BDIM) {
+		float a = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) a += wacc[w * 256 + i] * expf(wm[w] - M);
+		o[2 + i] = a;
+	}
+	if (LID == 0) {
+		float L = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) L += wl[w] * expf(wm[w] - M);
+		o[0] = M;
+		o[1] = L;
+	}
+`
+
+// kvSetup and kvDot are the key-format parts of attentionKVBody.
+func kvSetup(t kvquant.Type) string {
+	switch {
+	case t == kvquant.F16:
+		// The query in the keys' vec-dot format, f16.
+		return `	for (int k = 0; k < 8; k++) qv[k] = f16f(f2h(qv[k]));`
+	case t == kvquant.Q8_0 || t == kvquant.Q4_0:
+		// The query quantized to q8_0 as quantize_q8_0 does; lane i of
+		// step k holds element i of block k.
+		return `	for (int k = 0; k < 8; k++) {
+		float amax = warp_max(fabsf(qv[k]));
+		float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+		qd[k] = f16f(f2h(amax / 127.0f));
+		qv[k] = rintf(qv[k] * id);
+	}`
+	case t.Turbo():
+		// kvquant.RotateQuery: signs, Walsh–Hadamard butterflies of stride
+		// 1, 2, 4, ... (each stage as the reference's, so bit for bit), then
+		// qmul = scale/√hd; and the stored code -> level table.
+		return fmt.Sprintf(`	for (int i = LID; i < hd; i += BDIM) qsh[i] = q[(long)row * hd + i] * turbo_sign(layer, kvh, i);
+	for (int i = LID; i < %d; i += BDIM) lut[i] = turbo_lut(%d, i);
+	BARRIER();
+	for (int hs = 1; hs < hd; hs *= 2) {
+		for (int p = LID; p < hd / 2; p += BDIM) {
+			int i = (p / hs) * 2 * hs + p %% hs;
+			float a = qsh[i], b = qsh[i + hs];
+			qsh[i] = a + b;
+			qsh[i + hs] = a - b;
+		}
+		BARRIER();
+	}
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		qv[k] = i < hd ? qsh[i] * qmul : 0.0f;
+	}`, 1<<t.Bits(), t.Bits())
+	}
+	return ""
+}
+
+func kvDot(t kvquant.Type) string {
+	switch {
+	case t == kvquant.F32:
+		return `			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) dd += qv[k] * ((GP(const float))kr)[i];
+			}`
+	case t == kvquant.F16:
+		return `			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) dd += qv[k] * ldh(kr + 2 * i);
+			}`
+	case t == kvquant.Q8_0:
+		// Products of integers are exact in float; each is scaled by its
+		// block's d_k·d_q.
+		return `			for (int k = 0; k < 8; k++) {
+				if (lane + 32 * k < hd) {
+					GP(const uchar) kb = kr + 34 * k;
+					dd += (qv[k] * (float)(i8)kb[2 + lane]) * (ldh(kb) * qd[k]);
+				}
+			}`
+	case t == kvquant.Q4_0:
+		return `			for (int k = 0; k < 8; k++) {
+				if (lane + 32 * k < hd) {
+					GP(const uchar) kb = kr + 18 * k;
+					int qq = lane < 16 ? (kb[2 + lane] & 15) : (kb[2 + lane - 16] >> 4);
+					dd += (qv[k] * (float)(qq - 8)) * (ldh(kb) * qd[k]);
+				}
+			}`
+	}
+	// Turbo: Σ q'ᵢ·c[idxᵢ], times the header s (the scale is in q').
+	return fmt.Sprintf(`			for (int k = 0; k < 8; k++) {
+				int i = lane + 32 * k;
+				if (i < hd) dd += qv[k] * lut[turbo_code(%d, kr + 2, hd, i)];
+			}
+			kf = ldh(kr);`, t.Bits())
+}
+
+// kvKernels are the packed-cache kernels of the table.
+func kvKernels() []Kernel {
+	var ks []Kernel
+	for _, t := range kvKeyTypes {
+		for _, v := range KVValueTypes {
+			if t == kvquant.F32 && v == kvquant.F32 {
+				continue // attention_part
+			}
+			ks = append(ks, Kernel{Name: AttentionKVKernel(t, v), Block: 128,
+				Params: []Param{buf("q", "const float"), buf("kc", "const uchar"), buf("vc", "const uchar"), buf("pos", "const int"), buf("part", "float"),
+					ival("nhead"), ival("nkv"), ival("hd"), fval("scale"), ival("window"), ival("chunk"), ival("nsplit"),
+					fval("cap"), fval("capinv"), ival("krb"), ival("vrb"), ival("layer"), fval("qmul")},
+				Body: strings.NewReplacer("{KSETUP}", kvSetup(t), "{KDOT}", kvDot(t), "{V}", v.String()).Replace(attentionKVBody),
+			})
+		}
+	}
+	ks = append(ks,
+		// rope_kv_write into an f16 cache: rope's values rounded to fp16 as
+		// they are stored.
+		Kernel{Name: "rope_kv_write_f16", Block: 256,
+			Params: []Param{buf("x", "const float"), buf("out", "uchar"), buf("pos", "const int"), buf("ff", "const float"),
+				ival("T"), ival("nhead"), ival("hd"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff"), ival("kv")},
+			Body: ropeF16Body(),
+		},
+		// quant.FP32ToFP16 per element into row pos+t.
+		Kernel{Name: "kv_write_f16", Block: 256,
+			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"), ival("n"), ival("d")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (i >= n) return;
+	st_u16(cache + (long)pos[0] * 2 * d + 2 * (long)i, f2h(x[i]));
+`},
+		// quantize_q8_0 into the cache: one warp per block of 32; rows are
+		// whole blocks, so block b of x lands b blocks past row pos.
+		Kernel{Name: "kv_write_q8_0", Block: 256,
+			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"), ival("nblocks"), ival("d")},
+			Body: `
+	int b = GID_X * (BDIM / 32) + LID / 32;
+	int lane = LID & 31;
+	if (b >= nblocks) return;
+	float v = x[(long)b * 32 + lane];
+	GP(uchar) o = cache + ((long)pos[0] * (d / 32) + b) * 34;
+	float amax = warp_max(fabsf(v));
+	float dq = amax / 127.0f;
+	float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+	if (lane == 0) st_u16(o, f2h(dq));
+	o[2 + lane] = (uchar)(i8)(int)rintf(v * id);
+`},
+		// quantize_row_q4_0_ref: the scale from the first element of largest
+		// magnitude, d = max/-8, q = min(15, (int)(x/d + 8.5)).
+		Kernel{Name: "kv_write_q4_0", Block: 256,
+			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"), ival("nblocks"), ival("d")},
+			Body: `
+	int b = GID_X * (BDIM / 32) + LID / 32;
+	int lane = LID & 31;
+	if (b >= nblocks) return;
+	float v = x[(long)b * 32 + lane];
+	GP(uchar) o = cache + ((long)pos[0] * (d / 32) + b) * 18;
+	float a = fabsf(v);
+	float amax = warp_max(a);
+	int first = (int)(-warp_max(a == amax ? -(float)lane : -32.0f));
+	float mx = warp_bcast(v, first);
+	if (amax == 0.0f) mx = 0.0f;
+	float dq = mx / -8.0f;
+	float id = dq != 0.0f ? 1.0f / dq : 0.0f;
+	float y = v * id;
+	int qi = min(15, (int)(y + 8.5f));
+	int qh = (int)warp_bcast((float)qi, (lane + 16) & 31);
+	if (lane == 0) st_u16(o, f2h(dq));
+	if (lane < 16) o[2 + lane] = (uchar)(qi | (qh << 4));
+`},
+		// ops.KVCenter at the write of position 0 (a no-op later): column i
+		// of the mean of rows 1.. of x, summed in ACC in row order, stored
+		// as float32 cbyte bytes into the cache.
+		Kernel{Name: "kv_center", Block: 256,
+			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"), ival("rows"), ival("d"), ival("cbyte")},
+			Body: `
+	int i = GID_X * BDIM + LID;
+	if (pos[0] != 0 || i >= d) return;
+	ACC s = 0;
+	for (int r = 1; r < rows; r++) s += (ACC)x[(long)r * d + i];
+	if (rows > 1) s /= (ACC)(rows - 1);
+	st_u32(cache + cbyte + 4 * (long)i, AS_UINT((float)s));
+`},
+		// kvquant's packTurbo of one head vector (group) of row t, relative
+		// to the cache's center: signs, the Walsh–Hadamard butterflies in
+		// group memory, nearest levels, the least-squares gain, then one
+		// thread per code byte.
+		// one_row: the write has a single row, so kv_center is not
+		// launched: at position 0 the center (the mean of no rows) is zero,
+		// which the group of each head stores for its own columns.
+		Kernel{Name: "kv_write_turbo", Block: 32,
+			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
+				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row"),
+				buf("ff", "const float"), ival("has_rope"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff")},
+			Body: `
+	SHARED float z[256];
+	SHARED float xs[256];
+	SHARED int code[256];
+	SHARED float thr[32];
+	int t = GID_X / nhead, h = GID_X % nhead;
+	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
+	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
+	int zero = one_row != 0 && pos[0] == 0;
+	if (has_rope != 0) {
+		// A folded rope step: the rope kernel's arithmetic on this row.
+		int p = pos[0] + t;
+		for (int e = LID; e < (hd + 1) / 2; e += BDIM) {
+			if (e < nd / 2) {
+				float theta = (float)p;
+				for (int k = 0; k < e; k++) theta *= theta_scale;
+				float f = has_ff != 0 ? ff[e] : 1.0f;
+				float th = pscale * (theta / f);
+				float c = COS_F(th), s = SIN_F(th);
+				int i0 = neox != 0 ? e : 2 * e;
+				int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
+				float x0 = xr[i0], x1 = xr[i1];
+				xs[i0] = x0 * c - x1 * s;
+				xs[i1] = x0 * s + x1 * c;
+			} else {
+				int i = nd + 2 * (e - nd / 2);
+				if (i < hd) xs[i] = xr[i];
+				if (i + 1 < hd) xs[i + 1] = xr[i + 1];
+			}
+		}
+	} else {
+		for (int i = LID; i < hd; i += BDIM) xs[i] = xr[i];
+	}
+	BARRIER();
+	ACC ss = 0;
+	for (int i = LID; i < hd; i += BDIM) {
+		float c = 0.0f;
+		if (zero) st_u32(cen + 4 * i, 0u);
+		else c = ld_f32(cen + 4 * i);
+		float v = xs[i] - c;
+		ss += (ACC)v * (ACC)v;
+		z[i] = v * turbo_sign(layer, h, i);
+	}
+	// One warp: the reductions are warp sums, the barriers a warp's.
+	ss = warp_sum_acc(ss);
+	for (int m = LID; m < (1 << bits) - 1; m += BDIM) thr[m] = bits == 3 ? turbo_thr3[m] : bits == 4 ? turbo_thr4[m] : turbo_thr5[m];
+	BARRIER();
+	for (int hs = 1; hs < hd; hs *= 2) {
+		for (int p = LID; p < hd / 2; p += BDIM) {
+			int i = (p / hs) * 2 * hs + p % hs;
+			float a = z[i], b = z[i + hs];
+			z[i] = a + b;
+			z[i + hs] = a - b;
+		}
+		BARRIER();
+	}
+	float inv = ss > (ACC)0 ? (float)((ACC)1 / sqrt(ss)) : 0.0f;
+	ACC num = 0, den = 0;
+	for (int i = LID; i < hd; i += BDIM) {
+		float zi = z[i] * inv;
+		// kvquant's nearest: the first level whose upper threshold is above zi.
+		int lo = 0, hi = (1 << bits) - 1;
+		while (lo < hi) {
+			int m = (lo + hi) / 2;
+			if (zi < thr[m]) hi = m;
+			else lo = m + 1;
+		}
+		float c = turbo_cb(bits, lo);
+		num += (ACC)zi * (ACC)c;
+		den += (ACC)c * (ACC)c;
+		code[i] = turbo_signmag(bits, lo);
+	}
+	num = warp_sum_acc(num);
+	den = warp_sum_acc(den);
+	BARRIER();
+	GP(uchar) o = cache + (long)(pos[0] + t) * rb + (long)h * (2 + hd * bits / 8);
+	if (LID == 0) {
+		ACC s = den > (ACC)0 ? sqrt(ss / (ACC)hd) * num / den : (ACC)0;
+		st_u16(o, f2h((float)s));
+	}
+	GP(uchar) cd = o + 2;
+	if (bits == 3) {
+		for (int bi = LID; bi < hd / 4; bi += BDIM) {
+			int i = (bi / 8) * 32 + bi % 8;
+			cd[bi] = (uchar)((code[i] & 3) | ((code[i + 8] & 3) << 2) | ((code[i + 16] & 3) << 4) | ((code[i + 24] & 3) << 6));
+		}
+	} else {
+		for (int bi = LID; bi < hd / 2; bi += BDIM) {
+			int i = (bi / 8) * 16 + bi % 8;
+			cd[bi] = (uchar)((code[i] & 15) | ((code[i + 8] & 15) << 4));
+		}
+	}
+	if (bits != 4) {
+		int plane = bits == 3 ? hd / 4 : hd / 2;
+		int sh = bits - 1;
+		for (int bi = LID; bi < hd / 8; bi += BDIM) {
+			int v = 0;
+			for (int e = 0; e < 8; e++) v |= ((code[8 * bi + e] >> sh) & 1) << e;
+			cd[plane + bi] = (uchar)v;
+		}
+	}
+`},
+	)
+	return ks
+}
+
+// ropeF16Body is ropeBody storing into an f16 cache row.
+func ropeF16Body() string {
+	r := strings.NewReplacer(
+		"GP(float) yr = out + (long)(kv != 0 ? p : t) * d + h * hd;", "GP(uchar) yr = out + ((long)p * d + h * hd) * 2;",
+		"yr[i0] = x0 * c - x1 * s;", "st_u16(yr + 2 * i0, f2h(x0 * c - x1 * s));",
+		"yr[i1] = x0 * s + x1 * c;", "st_u16(yr + 2 * i1, f2h(x0 * s + x1 * c));",
+		"if (i < hd) yr[i] = xr[i];", "if (i < hd) st_u16(yr + 2 * i, f2h(xr[i]));",
+		"if (i + 1 < hd) yr[i + 1] = xr[i + 1];", "if (i + 1 < hd) st_u16(yr + 2 * (i + 1), f2h(xr[i + 1]));")
+	b := r.Replace(ropeBody)
+	if strings.Contains(b, "yr[") {
+		panic("gpu: rope_kv_write_f16 left a float store")
+	}
+	return b
+}
