@@ -1,0 +1,16 @@
+package simd
+
+// decodeVNNI selects the VNNI matrix-vector kernels (decode_amd64.s) over
+// the AVX2 ones; both give the same values bit for bit. Tests switch it to
+// cover both.
+var decodeVNNI = useVNNI
+
+// dotQ4_0x4VNNI is dotQ4_0x4AVX2 with VPDPBUSD for the integer lanes.
+//
+//go:noescape
+func dotQ4_0x4VNNI(nb int, w *byte, stride int, x *byte, out *float32)
+
+// dotQ4_0x8VNNI writes the dots of eight Q4_0 rows (stride bytes apart) with x to out[0:8].
+//
+//go:noescape
+func dotQ4_0x8VNNI(nb int, w *byte, stride int, x *byte, out *float32)

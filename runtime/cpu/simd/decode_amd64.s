@@ -1,0 +1,186 @@
+#include "textflag.h"
+
+// Matrix-vector (decode) kernels with AVX-512 VNNI at 256-bit width: several
+// weight rows against one activation row.
+//
+// Q4_0: per block each row's int32 lanes (sums of four int8 products, as
+// dotQ4_0AVX2's VPMADDUBSW/VPMADDWD give them) come from one VPDPBUSD of the
+// unsigned nibbles (0..15) against the signed activation bytes, started from
+// -8·Σx per group of four (one VPDPBUSD of 0x08 bytes against the
+// activations per block, shared by the rows). Integer sums are exact, so the
+// lanes equal the AVX2 kernel's; the float steps (d = dw*dx, acc += d*lanes,
+// the final reduction) are its instruction for instruction. The rows' scale
+// products are made by one VMULPS and stored on the stack, and each row's
+// FMA broadcasts its d from there, as the prefill tiles do (gemm_amd64.s).
+//
+// The nibbles are unpacked by broadcasting the 16 quant bytes to both
+// halves and shifting the high half's quadwords right by 4 (nibShift), so
+// after the mask the low half holds elements 0-15 and the high half 16-31,
+// as the AVX2 kernel's VPSRLW/VINSERTI128 give them.
+//
+// Registers: Y5 0x08 bytes, Y6 nibShift, Y7 0x0F bytes, Y4 zero, Y8 the
+// activation quants, Y9 the block's -8·Σx, X10/Y10 dx, X11/Y11 the rows'
+// scales, Y12-Y15 temporaries; accumulators Y0-Y3 (and Y16-Y19 for eight rows).
+
+DATA ·nibShift+0(SB)/8, $0
+DATA ·nibShift+8(SB)/8, $0
+DATA ·nibShift+16(SB)/8, $4
+DATA ·nibShift+24(SB)/8, $4
+GLOBL ·nibShift(SB), RODATA|NOPTR, $32
+
+// Q40VROW accumulates one row's block (quants at qaddr), its d at doff(SP), into acc.
+#define Q40VROW(qaddr, doff, t0, t1, acc) \
+	VBROADCASTI128 qaddr, t0 \
+	VPSRLVQ Y6, t0, t0 \
+	VPAND Y7, t0, t0 \
+	VMOVDQA Y9, t1 \
+	VPDPBUSD Y8, t0, t1 \
+	VCVTDQ2PS t1, t1 \
+	VFMADD231PS.BCST doff(SP), t1, acc
+
+// Q40VBLOCK loads the block's activation quants, its -8·Σx and dx.
+#define Q40VBLOCK \
+	VMOVDQU 2(DI), Y8 \
+	VPXOR Y9, Y9, Y9 \
+	VPDPBUSD Y8, Y5, Y9 \
+	VPSUBD Y9, Y4, Y9 \
+	VPBROADCASTW (DI), X10
+
+// VHSUM reduces acc (Y0-Y15) as dotQ4_0AVX2 does and stores it at off(R9).
+#define VHSUM(acc, accx, off) \
+	VEXTRACTF128 $1, acc, X12 \
+	VADDPS accx, X12, X12 \
+	VMOVHLPS X12, X12, X13 \
+	VADDPS X13, X12, X12 \
+	VMOVSHDUP X12, X13 \
+	VADDSS X13, X12, X12 \
+	MOVSS X12, off(R9)
+
+#define Q40VSETUP \
+	VMOVDQU ·eights(SB), Y5 \
+	VMOVDQU ·nibShift(SB), Y6 \
+	VMOVDQU ·lowNib(SB), Y7 \
+	VPXOR Y4, Y4, Y4
+
+// func dotQ4_0x4VNNI(nb int, w *byte, stride int, x *byte, out *float32)
+TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $16-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), R8
+	MOVQ x+24(FP), DI
+	MOVQ out+32(FP), R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R8*4), R13           // prefetch distance: the next four rows
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	Q40VSETUP
+q40x4vloop:
+	PREFETCHT0 (SI)(R13*1)
+	PREFETCHT0 (R10)(R13*1)
+	PREFETCHT0 (R11)(R13*1)
+	PREFETCHT0 (R12)(R13*1)
+	Q40VBLOCK
+	VCVTPH2PS X10, X10
+	VPBROADCASTW (SI), X11
+	VPINSRW $1, (R10), X11, X11
+	VPINSRW $2, (R11), X11, X11
+	VPINSRW $3, (R12), X11, X11
+	VCVTPH2PS X11, X11
+	VMULPS X10, X11, X11
+	VMOVUPS X11, 0(SP)
+	Q40VROW(2(SI), 0, Y12, Y13, Y0)
+	Q40VROW(2(R10), 4, Y14, Y15, Y1)
+	Q40VROW(2(R11), 8, Y12, Y13, Y2)
+	Q40VROW(2(R12), 12, Y14, Y15, Y3)
+	ADDQ $18, SI
+	ADDQ $18, R10
+	ADDQ $18, R11
+	ADDQ $18, R12
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40x4vloop
+	VHSUM(Y0, X0, 0)
+	VHSUM(Y1, X1, 4)
+	VHSUM(Y2, X2, 8)
+	VHSUM(Y3, X3, 12)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0x8VNNI(nb int, w *byte, stride int, x *byte, out *float32)
+// Eight rows: rows 4-7 are rows 0-3's pointers plus 4·stride (R13).
+TEXT ·dotQ4_0x8VNNI(SB), NOSPLIT, $32-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), R8
+	MOVQ x+24(FP), DI
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R8*4), R13           // rows 4-7
+	LEAQ (R8*8), R14           // prefetch distance: the next eight rows
+	LEAQ (R14)(R13*1), BX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+	Q40VSETUP
+q40x8vloop:
+	PREFETCHT0 (SI)(R14*1)
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 (R11)(R14*1)
+	PREFETCHT0 (R12)(R14*1)
+	PREFETCHT0 (SI)(BX*1)
+	PREFETCHT0 (R10)(BX*1)
+	PREFETCHT0 (R11)(BX*1)
+	PREFETCHT0 (R12)(BX*1)
+	Q40VBLOCK
+	VCVTPH2PS X10, Y10
+	VPBROADCASTW (SI), X11
+	VPINSRW $1, (R10), X11, X11
+	VPINSRW $2, (R11), X11, X11
+	VPINSRW $3, (R12), X11, X11
+	VPINSRW $4, (SI)(R13*1), X11, X11
+	VPINSRW $5, (R10)(R13*1), X11, X11
+	VPINSRW $6, (R11)(R13*1), X11, X11
+	VPINSRW $7, (R12)(R13*1), X11, X11
+	VCVTPH2PS X11, Y11
+	VMULPS Y10, Y11, Y11
+	VMOVUPS Y11, 0(SP)
+	Q40VROW(2(SI), 0, Y12, Y13, Y0)
+	Q40VROW(2(R10), 4, Y14, Y15, Y1)
+	Q40VROW(2(R11), 8, Y12, Y13, Y2)
+	Q40VROW(2(R12), 12, Y14, Y15, Y3)
+	Q40VROW(2(SI)(R13*1), 16, Y12, Y13, Y16)
+	Q40VROW(2(R10)(R13*1), 20, Y14, Y15, Y17)
+	Q40VROW(2(R11)(R13*1), 24, Y12, Y13, Y18)
+	Q40VROW(2(R12)(R13*1), 28, Y14, Y15, Y19)
+	ADDQ $18, SI
+	ADDQ $18, R10
+	ADDQ $18, R11
+	ADDQ $18, R12
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q40x8vloop
+	MOVQ out+32(FP), R9
+	VHSUM(Y0, X0, 0)
+	VHSUM(Y1, X1, 4)
+	VHSUM(Y2, X2, 8)
+	VHSUM(Y3, X3, 12)
+	VMOVAPS Y16, Y0
+	VMOVAPS Y17, Y1
+	VMOVAPS Y18, Y2
+	VMOVAPS Y19, Y3
+	VHSUM(Y0, X0, 16)
+	VHSUM(Y1, X1, 20)
+	VHSUM(Y2, X2, 24)
+	VHSUM(Y3, X3, 28)
+	VZEROUPPER
+	RET

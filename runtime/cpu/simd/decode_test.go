@@ -1,0 +1,122 @@
+package simd
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kiln-ml/kiln/ops/quant"
+)
+
+// TestDecodeQ4_0MatchesReference requires the four- and eight-row Q4_0
+// kernels to equal quant.DotActivation bit for bit for every row, with
+// each kernel variant the CPU has (VNNI and AVX2 on amd64).
+func TestDecodeQ4_0MatchesReference(t *testing.T) {
+	eachDecodeVariant(t, testDecodeQ4_0)
+}
+
+// TestDecodeVariantsDot4AndGemm runs the four-row and matrix-matrix tests
+// (whose leftover tokens go through the four-row kernel) with each variant.
+func TestDecodeVariantsDot4AndGemm(t *testing.T) {
+	eachDecodeVariant(t, func(t *testing.T) {
+		t.Run("dot4", TestDot4MatchesSingle)
+		t.Run("gemm", TestGemmMatchesDot)
+	})
+}
+
+// testDecodeQ4_0 feeds the kernels quantized rows and rows of random quant
+// bytes (every nibble) with sane fp16 scales, odd block counts and padded
+// strides. Activations are quantized, or random bytes other than -128,
+// which the activation quantizer never emits (the AVX2 sign trick wraps it).
+func testDecodeQ4_0(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{32, 64, 96, 32 * 7, 576, 2048, 32 * 37} {
+		for trial := 0; trial < 8; trial++ {
+			rb, _ := quant.Q4_0.RowBytes(n)
+			stride := rb + r.IntN(3)*5
+			w := make([]byte, 8*stride)
+			for i := 0; i < 8; i++ {
+				row := w[i*stride : i*stride+rb]
+				if (i+trial)%2 == 0 {
+					quant.Quantize(quant.Q4_0, randRow(r, n, 0.02), row)
+					continue
+				}
+				for j := range row {
+					row[j] = byte(r.Uint32())
+				}
+				for b := 0; b < n/32; b++ {
+					row[b*18+1] = 0x20 // sane fp16 scale
+				}
+			}
+			x := make([]byte, n/32*34)
+			if trial%2 == 0 {
+				quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+			} else {
+				for i := range x {
+					if x[i] = byte(r.Uint32()); x[i] == 0x80 {
+						x[i] = 0x81
+					}
+				}
+				for b := 0; b < n/32; b++ {
+					x[b*34+1] = 0x24
+				}
+			}
+			var out [8]float32
+			DotQ4_0x4(n, w, stride, x, out[:4])
+			DotQ4_0x4(n, w[4*stride:], stride, x, out[4:])
+			check := func(kernel string) {
+				t.Helper()
+				for i := range out {
+					want := quant.DotActivation(quant.Q4_0, n, w[i*stride:i*stride+rb], x)
+					if out[i] != want {
+						t.Fatalf("%s n=%d trial %d row %d: %v, reference %v", kernel, n, trial, i, out[i], want)
+					}
+				}
+			}
+			check("DotQ4_0x4")
+			out = [8]float32{}
+			DotQ4_0x8(n, w, stride, x, out[:])
+			check("DotQ4_0x8")
+			if d8 := Dot8(quant.Q4_0); d8 != nil {
+				out = [8]float32{}
+				d8(n, w, stride, x, out[:])
+				check("Dot8")
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeQ4_0 times the matrix-vector kernels per weight row
+// (K=2048, 64 rows: 72 KiB of weights, cache-resident, so this measures
+// compute, not DRAM) for each variant.
+func BenchmarkDecodeQ4_0(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n, rows = 2048, 64
+	rb, _ := quant.Q4_0.RowBytes(n)
+	w := make([]byte, rows*rb)
+	for i := 0; i < rows; i++ {
+		quant.Quantize(quant.Q4_0, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+	}
+	x := make([]byte, n/32*34)
+	quant.QuantizeActivation(quant.Q8_0, randRow(r, n, 3), x)
+	out := make([]float32, rows)
+	eachDecodeVariantB(b, func(b *testing.B, name string) {
+		for _, k := range []struct {
+			rows int
+			f    func(int, []byte, int, []byte, []float32)
+		}{{4, DotQ4_0x4}, {8, Dot8(quant.Q4_0)}} {
+			if k.f == nil {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/x%d", name, k.rows), func(b *testing.B) {
+				b.SetBytes(int64(rows * rb))
+				for i := 0; i < b.N; i++ {
+					for j := 0; j < rows; j += k.rows {
+						k.f(n, w[j*rb:], rb, x, out[j:])
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+			})
+		}
+	})
+}
