@@ -1,9 +1,12 @@
 package simd
 
+import "golang.org/x/sys/cpu"
+
 // decodeVNNI selects the VNNI matrix-vector kernels (decode_amd64.s) over
-// the AVX2 ones; both give the same values bit for bit. Tests switch it to
+// the AVX2 ones; both give the same values bit for bit. They also need GFNI
+// (x/sys/cpu calls it AVX512GFNI) to unpack nibbles. Tests switch it to
 // cover both.
-var decodeVNNI = useVNNI
+var decodeVNNI = useVNNI && cpu.X86.HasAVX512GFNI
 
 // dotQ4_0x4VNNI is dotQ4_0x4AVX2 with VPDPBUSD for the integer lanes.
 //

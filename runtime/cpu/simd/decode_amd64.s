@@ -14,25 +14,26 @@
 // FMA broadcasts its d from there, as the prefill tiles do (gemm_amd64.s).
 //
 // The nibbles are unpacked by broadcasting the 16 quant bytes to both
-// halves and shifting the high half's quadwords right by 4 (nibShift), so
-// after the mask the low half holds elements 0-15 and the high half 16-31,
-// as the AVX2 kernel's VPSRLW/VINSERTI128 give them.
+// halves and one GF2P8AFFINEQB whose bit matrix (nibAffine) is "low nibble"
+// for the low half and "high nibble, shifted down" for the high half, so
+// the low half holds elements 0-15 and the high half 16-31, as the AVX2
+// kernel's VPSRLW/VINSERTI128/VPAND give them.
 //
-// Registers: Y5 0x08 bytes, Y6 nibShift, Y7 0x0F bytes, Y4 zero, Y8 the
+// Registers: Y5 0x08 bytes, Y6 nibAffine, Y4 zero, Y8 the
 // activation quants, Y9 the block's -8·Σx, X10/Y10 dx, X11/Y11 the rows'
 // scales, Y12-Y15 temporaries; accumulators Y0-Y3 (and Y16-Y19 for eight rows).
 
-DATA ·nibShift+0(SB)/8, $0
-DATA ·nibShift+8(SB)/8, $0
-DATA ·nibShift+16(SB)/8, $4
-DATA ·nibShift+24(SB)/8, $4
-GLOBL ·nibShift(SB), RODATA|NOPTR, $32
+// GF2P8AFFINEQB matrices: result bit i is the parity of x AND byte 7-i.
+DATA ·nibAffine+0(SB)/8, $0x0102040800000000
+DATA ·nibAffine+8(SB)/8, $0x0102040800000000
+DATA ·nibAffine+16(SB)/8, $0x1020408000000000
+DATA ·nibAffine+24(SB)/8, $0x1020408000000000
+GLOBL ·nibAffine(SB), RODATA|NOPTR, $32
 
 // Q40VROW accumulates one row's block (quants at qaddr), its d at doff(SP), into acc.
 #define Q40VROW(qaddr, doff, t0, t1, acc) \
 	VBROADCASTI128 qaddr, t0 \
-	VPSRLVQ Y6, t0, t0 \
-	VPAND Y7, t0, t0 \
+	VGF2P8AFFINEQB $0, Y6, t0, t0 \
 	VMOVDQA Y9, t1 \
 	VPDPBUSD Y8, t0, t1 \
 	VCVTDQ2PS t1, t1 \
@@ -58,8 +59,7 @@ GLOBL ·nibShift(SB), RODATA|NOPTR, $32
 
 #define Q40VSETUP \
 	VMOVDQU ·eights(SB), Y5 \
-	VMOVDQU ·nibShift(SB), Y6 \
-	VMOVDQU ·lowNib(SB), Y7 \
+	VMOVDQU ·nibAffine(SB), Y6 \
 	VPXOR Y4, Y4, Y4
 
 // func dotQ4_0x4VNNI(nb int, w *byte, stride int, x *byte, out *float32)
