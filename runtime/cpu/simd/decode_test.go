@@ -15,11 +15,12 @@ func TestDecodeQ4_0MatchesReference(t *testing.T) {
 	eachDecodeVariant(t, testDecodeQ4_0)
 }
 
-// TestDecodeVariantsDot4AndGemm runs the four-row and matrix-matrix tests
-// (whose leftover tokens go through the four-row kernel) with each variant.
-func TestDecodeVariantsDot4AndGemm(t *testing.T) {
+// TestDecodeVariants runs the four-row, k-quant and matrix-matrix tests
+// (whose leftover tokens go through the decode kernels) with each variant.
+func TestDecodeVariants(t *testing.T) {
 	eachDecodeVariant(t, func(t *testing.T) {
 		t.Run("dot4", TestDot4MatchesSingle)
+		t.Run("kquants", TestKQuantDotsMatchLanes)
 		t.Run("gemm", TestGemmMatchesDot)
 	})
 }
@@ -118,5 +119,29 @@ func BenchmarkDecodeQ4_0(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 			})
 		}
+	})
+}
+
+// BenchmarkDecodeQ6_K times the one-row Q6_K kernel per weight row (K=2048,
+// 64 rows: 105 KiB of weights, cache-resident) for each variant.
+func BenchmarkDecodeQ6_K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n, rows = 2048, 64
+	rb, _ := quant.Q6_K.RowBytes(n)
+	w := make([]byte, rows*rb)
+	for i := 0; i < rows; i++ {
+		quant.Quantize(quant.Q6_K, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+	}
+	x := q8KRow(r, n, 3)
+	eachDecodeVariantB(b, func(b *testing.B, name string) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(rows * rb))
+			for i := 0; i < b.N; i++ {
+				for j := 0; j < rows; j++ {
+					DotQ6_K(n, w[j*rb:(j+1)*rb], x)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+		})
 	})
 }
