@@ -22,3 +22,13 @@ func dotQ4_0x8VNNI(nb int, w *byte, stride int, x *byte, out *float32)
 //
 //go:noescape
 func dotQ6KVNNI(nb int, w, x *byte) float32
+
+// dotQ8_0x4VNNI is dotQ8_0x4AVX2 with VPDPBUSD for the integer lanes.
+//
+//go:noescape
+func dotQ8_0x4VNNI(nb int, w *byte, stride int, x *byte, out *float32)
+
+// dotQ8_0x8VNNI writes the dots of eight Q8_0 rows (stride bytes apart) with x to out[0:8].
+//
+//go:noescape
+func dotQ8_0x8VNNI(nb int, w *byte, stride int, x *byte, out *float32)
