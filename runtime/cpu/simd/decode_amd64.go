@@ -32,3 +32,8 @@ func dotQ8_0x4VNNI(nb int, w *byte, stride int, x *byte, out *float32)
 //
 //go:noescape
 func dotQ8_0x8VNNI(nb int, w *byte, stride int, x *byte, out *float32)
+
+// dotQ4KVNNI is dotQ4KAVX2 with GFNI unpacking and VPDPWSSD.
+//
+//go:noescape
+func dotQ4KVNNI(nb int, w, x *byte) float32

@@ -136,26 +136,29 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeQ6_K times the one-row Q6_K kernel per weight row (K=2048,
-// 64 rows: 105 KiB of weights, cache-resident) for each variant.
-func BenchmarkDecodeQ6_K(b *testing.B) {
+// BenchmarkDecodeKQuants times the one-row Q4_K and Q6_K kernels per
+// weight row (K=2048, 64 rows, cache-resident) for each variant.
+func BenchmarkDecodeKQuants(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n, rows = 2048, 64
-	rb, _ := quant.Q6_K.RowBytes(n)
-	w := make([]byte, rows*rb)
-	for i := 0; i < rows; i++ {
-		quant.Quantize(quant.Q6_K, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
-	}
 	x := q8KRow(r, n, 3)
-	eachDecodeVariantB(b, func(b *testing.B, name string) {
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(rows * rb))
-			for i := 0; i < b.N; i++ {
-				for j := 0; j < rows; j++ {
-					DotQ6_K(n, w[j*rb:(j+1)*rb], x)
+	for _, typ := range []quant.Type{quant.Q4_K, quant.Q6_K} {
+		rb, _ := typ.RowBytes(n)
+		w := make([]byte, rows*rb)
+		for i := 0; i < rows; i++ {
+			quant.Quantize(typ, randRow(r, n, 0.02), w[i*rb:(i+1)*rb])
+		}
+		dot := Dot(typ)
+		eachDecodeVariantB(b, func(b *testing.B, name string) {
+			b.Run(typ.String()+"/"+name, func(b *testing.B) {
+				b.SetBytes(int64(rows * rb))
+				for i := 0; i < b.N; i++ {
+					for j := 0; j < rows; j++ {
+						dot(n, w[j*rb:(j+1)*rb], x)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+			})
 		})
-	})
+	}
 }

@@ -128,3 +128,125 @@ q6kvloop:
 	VZEROUPPER
 	MOVSS X2, ret+24(FP)
 	RET
+
+// func dotQ4KVNNI(nb int, w, x *byte) float32
+// dotQ4KAVX2 (kquants_amd64.s) with the same scalar scale decode, mins and
+// float steps; the 64-quant groups are unpacked with VPAND and one
+// GF2P8AFFINEQB (high nibbles) and their VPMADDUBSW pairs go into sumi with
+// VPDPWSSD against the group's scale, broadcast from an int16 pair on the
+// stack, instead of VPSHUFB+VPMADDWD+VPADDD: exact int32 sums, kept as four
+// partial sums for a short latency chain, so bit-identical.
+TEXT ·dotQ4KVNNI(SB), NOSPLIT, $32-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	VXORPS Y0, Y0, Y0          // acc
+	VXORPS X1, X1, X1          // acc_m
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VPBROADCASTQ ·nibAffine+16(SB), Y16 // high nibble, shifted down
+q4kvloop:
+	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
+	PREFETCHT0 4160(SI)
+	MOVL 0(SI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2          // [d, dmin] of the weights
+	VBROADCASTSS (DI), X3     // y.d
+	VMULPS X3, X2, X2         // [y.d*d, y.d*dmin]
+	VBROADCASTSS X2, Y3       // d
+	VMOVSHDUP X2, X4
+	VBROADCASTSS X4, Y4       // dmin (its minus sign goes into VFNMADD)
+	MOVL 4(SI), AX            // utmp[0]
+	MOVL 8(SI), BX            // utmp[1]
+	MOVL 12(SI), DX           // utmp[2]
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL R9, R8                // utmp[3]: mins 4-7
+	ANDL $0x0f0f0f0f, DX
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL R9, DX                // utmp[1]: scales 4-7
+	ANDL $0x3f3f3f3f, BX      // utmp[2]: mins 0-3
+	ANDL $0x3f3f3f3f, AX      // utmp[0]: scales 0-3
+	VMOVD AX, X5
+	VPINSRD $1, DX, X5, X5
+	VPINSRD $2, BX, X5, X5
+	VPINSRD $3, R8, X5, X5
+	VPMOVZXBW X5, Y5          // mins_and_scales
+	VEXTRACTI128 $1, Y5, X6   // mins
+	VMOVDQU 260(DI), X7
+	VPHADDW 276(DI), X7, X7   // q8s[k] = bsums[2k] + bsums[2k+1]
+	VPMADDWD X7, X6, X6       // prod: 4 int32
+	VPUNPCKLWD X5, X5, X10
+	VPUNPCKHWD X5, X5, X11
+	VMOVDQU X10, 0(SP)        // scales 0-7, each as an int16 pair
+	VMOVDQU X11, 16(SP)
+	VCVTDQ2PS X6, X6
+	VFNMADD231PS X6, X4, X1   // acc_m = -(dmin*prod) + acc_m
+	VPXOR Y8, Y8, Y8          // sumi, as four partial sums
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	VPXOR Y14, Y14, Y14
+	// quants 64j..64j+63, j=0
+	VMOVDQU 16(SI), Y9
+	VPAND Y15, Y9, Y10
+	VGF2P8AFFINEQB $0, Y16, Y9, Y11
+	VPMADDUBSW 4(DI), Y10, Y10
+	VPMADDUBSW 36(DI), Y11, Y11
+	VPDPWSSD.BCST 0(SP), Y10, Y8
+	VPDPWSSD.BCST 4(SP), Y11, Y12
+	// quants 64j..64j+63, j=1
+	VMOVDQU 48(SI), Y9
+	VPAND Y15, Y9, Y10
+	VGF2P8AFFINEQB $0, Y16, Y9, Y11
+	VPMADDUBSW 68(DI), Y10, Y10
+	VPMADDUBSW 100(DI), Y11, Y11
+	VPDPWSSD.BCST 8(SP), Y10, Y13
+	VPDPWSSD.BCST 12(SP), Y11, Y14
+	// quants 64j..64j+63, j=2
+	VMOVDQU 80(SI), Y9
+	VPAND Y15, Y9, Y10
+	VGF2P8AFFINEQB $0, Y16, Y9, Y11
+	VPMADDUBSW 132(DI), Y10, Y10
+	VPMADDUBSW 164(DI), Y11, Y11
+	VPDPWSSD.BCST 16(SP), Y10, Y8
+	VPDPWSSD.BCST 20(SP), Y11, Y12
+	// quants 64j..64j+63, j=3
+	VMOVDQU 112(SI), Y9
+	VPAND Y15, Y9, Y10
+	VGF2P8AFFINEQB $0, Y16, Y9, Y11
+	VPMADDUBSW 196(DI), Y10, Y10
+	VPMADDUBSW 228(DI), Y11, Y11
+	VPDPWSSD.BCST 24(SP), Y10, Y13
+	VPDPWSSD.BCST 28(SP), Y11, Y14
+	VPADDD Y12, Y8, Y8
+	VPADDD Y14, Y13, Y13
+	VPADDD Y13, Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VFMADD231PS Y8, Y3, Y0    // acc = d*lanes + acc
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ q4kvloop
+	VMOVHLPS X1, X1, X6
+	VADDPS X6, X1, X1
+	VMOVSHDUP X1, X6
+	VADDSS X6, X1, X1         // (m0+m2) + (m1+m3)
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X0, X2, X2          // hi + lo
+	VMOVHLPS X2, X2, X3
+	VADDPS X3, X2, X2
+	VMOVSHDUP X2, X3
+	VADDSS X3, X2, X2
+	VADDSS X1, X2, X2
+	VZEROUPPER
+	MOVSS X2, ret+24(FP)
+	RET
