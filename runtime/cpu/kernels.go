@@ -264,14 +264,15 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 		return task{}, err
 	}
 	pre := xt.DType == vt // the quantize-activations pass already ran
-	var dot4 func(n int, w []byte, stride int, x []byte, out []float32)
+	var dot4, dot8 func(n int, w []byte, stride int, x []byte, out []float32)
 	if pre {
 		dot4 = simd.Dot4(wt.DType)
+		dot8 = simd.Dot8(wt.DType)
 	}
 	dotK := simd.Dot(wt.DType)
 	if batched {
 		dotK = simd.DotGemm(wt.DType)
-		dot4 = nil
+		dot4, dot8 = nil, nil
 	}
 	dot := func(w, x []byte) float32 { return dotK(K, w, x) }
 	if !pre && xt.DType != quant.F32 {
@@ -304,6 +305,11 @@ func (e *Executable) matmulTask(x, w, res, out *view, xt, wt ops.TensorType) (ta
 			}
 			j, end := c*rpc, min(N, (c+1)*rpc)
 			o := out.f[t*N : (t+1)*N]
+			if dot8 != nil {
+				for ; j+8 <= end; j += 8 {
+					dot8(K, w.b[j*wb:], wb, xq, o[j:j+8])
+				}
+			}
 			if dot4 != nil {
 				// Four rows at a time: same values, overlapping accumulation chains.
 				for ; j+4 <= end; j += 4 {

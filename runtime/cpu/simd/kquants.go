@@ -67,6 +67,9 @@ func DotQ4_K(n int, w, x []byte) float32 {
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q4KBytes-1]
 		_ = x[nb*q8KBytes-1]
+		if decodeVNNI {
+			return dotQ4KVNNI(nb, &w[0], &x[0])
+		}
 		return dotQ4KAVX2(nb, &w[0], &x[0])
 	}
 	return quant.DotQ4KLanes(n, w, x)
@@ -93,6 +96,9 @@ func DotQ6_K(n int, w, x []byte) float32 {
 	if nb := kBlocks(n); nb > 0 {
 		_ = w[nb*q6KBytes-1]
 		_ = x[nb*q8KBytes-1]
+		if decodeVNNI {
+			return dotQ6KVNNI(nb, &w[0], &x[0])
+		}
 		return dotQ6KAVX2(nb, &w[0], &x[0])
 	}
 	return quant.DotQ6KLanes(n, w, x)

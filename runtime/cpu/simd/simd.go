@@ -107,6 +107,10 @@ func DotQ8_0x4(n int, w []byte, stride int, x []byte, out []float32) {
 		_ = w[3*stride+nb*34-1]
 		_ = x[nb*34-1]
 		_ = out[3]
+		if decodeVNNI {
+			dotQ8_0x4VNNI(nb, &w[0], stride, &x[0], &out[0])
+			return
+		}
 		dotQ8_0x4AVX2(nb, &w[0], stride, &x[0], &out[0])
 		return
 	}
