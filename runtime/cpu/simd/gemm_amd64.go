@@ -18,6 +18,7 @@ func init() {
 	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, rows: 4, be: 32, wb: 18, xb: 34, dot: DotQ4_0, dot4: DotQ4_0x4}
 	gemms[quant.Q4_K] = gemmKernel{tile: gemmQ4Kx1x4, rows: 1, be: quant.QK_K, wb: q4KBytes, xb: q8KBytes, dot: DotQ4_K}
 	gemms[quant.Q6_K] = gemmKernel{tile: gemmQ6Kx1x4, rows: 1, be: quant.QK_K, wb: q6KBytes, xb: q8KBytes, dot: DotQ6_K}
+	gemms[quant.Q5_0] = gemmKernel{tile: gemmQ5_0x4x4VNNI, rows: 4, be: 32, wb: 22, xb: 34, dot: DotQ5_0}
 }
 
 // gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
@@ -52,3 +53,8 @@ func gemmQ4Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostrid
 //
 //go:noescape
 func gemmQ6Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ5_0x4x4VNNI is gemmQ8_0x4x4VNNI for Q5_0 weights.
+//
+//go:noescape
+func gemmQ5_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
