@@ -19,6 +19,7 @@ func init() {
 	gemms[quant.Q4_K] = gemmKernel{tile: gemmQ4Kx1x4, rows: 1, be: quant.QK_K, wb: q4KBytes, xb: q8KBytes, dot: DotQ4_K}
 	gemms[quant.Q6_K] = gemmKernel{tile: gemmQ6Kx1x4, rows: 1, be: quant.QK_K, wb: q6KBytes, xb: q8KBytes, dot: DotQ6_K}
 	gemms[quant.Q5_0] = gemmKernel{tile: gemmQ5_0x4x4VNNI, rows: 4, be: 32, wb: 22, xb: 34, dot: DotQ5_0}
+	gemms[quant.Q5_K] = gemmKernel{tile: gemmQ5Kx1x4, rows: 1, be: quant.QK_K, wb: q5KBytes, xb: q8KBytes, dot: DotQ5_K}
 }
 
 // gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
@@ -58,3 +59,13 @@ func gemmQ6Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostrid
 //
 //go:noescape
 func gemmQ5_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ5Kx1x4 adapts the one-row Q5_K tile to the tile signature.
+func gemmQ5Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+	gemmQ5Kx1x4VNNI(nb, w, x, xstride, out, ostride)
+}
+
+// gemmQ5Kx1x4VNNI is gemmQ4Kx1x4VNNI for Q5_K weights.
+//
+//go:noescape
+func gemmQ5Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
