@@ -20,6 +20,8 @@ func init() {
 	gemms[quant.Q6_K] = gemmKernel{tile: gemmQ6Kx1x4, rows: 1, be: quant.QK_K, wb: q6KBytes, xb: q8KBytes, dot: DotQ6_K}
 	gemms[quant.Q5_0] = gemmKernel{tile: gemmQ5_0x4x4VNNI, rows: 4, be: 32, wb: 22, xb: 34, dot: DotQ5_0}
 	gemms[quant.Q5_K] = gemmKernel{tile: gemmQ5Kx1x4, rows: 1, be: quant.QK_K, wb: q5KBytes, xb: q8KBytes, dot: DotQ5_K}
+	gemms[quant.Q3_K] = gemmKernel{tile: gemmQ3Kx1x4, rows: 1, be: quant.QK_K, wb: q3KBytes, xb: q8KBytes, dot: DotQ3_K}
+	gemms[quant.Q2_K] = gemmKernel{tile: gemmQ2Kx1x4, rows: 1, be: quant.QK_K, wb: q2KBytes, xb: q8KBytes, dot: DotQ2_K}
 }
 
 // gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
@@ -69,3 +71,23 @@ func gemmQ5Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float3
 //
 //go:noescape
 func gemmQ5Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ3Kx1x4 adapts the one-row Q3_K tile to the tile signature.
+func gemmQ3Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+	gemmQ3Kx1x4VNNI(nb, w, x, xstride, out, ostride)
+}
+
+// gemmQ2Kx1x4 adapts the one-row Q2_K tile to the tile signature.
+func gemmQ2Kx1x4(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int) {
+	gemmQ2Kx1x4VNNI(nb, w, x, xstride, out, ostride)
+}
+
+// gemmQ3Kx1x4VNNI is gemmQ4Kx1x4VNNI for Q3_K weights.
+//
+//go:noescape
+func gemmQ3Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ2Kx1x4VNNI is gemmQ4Kx1x4VNNI for Q2_K weights.
+//
+//go:noescape
+func gemmQ2Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
