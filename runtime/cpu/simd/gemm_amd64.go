@@ -22,6 +22,8 @@ func init() {
 	gemms[quant.Q5_K] = gemmKernel{tile: gemmQ5Kx1x4, rows: 1, be: quant.QK_K, wb: q5KBytes, xb: q8KBytes, dot: DotQ5_K}
 	gemms[quant.Q3_K] = gemmKernel{tile: gemmQ3Kx1x4, rows: 1, be: quant.QK_K, wb: q3KBytes, xb: q8KBytes, dot: DotQ3_K}
 	gemms[quant.Q2_K] = gemmKernel{tile: gemmQ2Kx1x4, rows: 1, be: quant.QK_K, wb: q2KBytes, xb: q8KBytes, dot: DotQ2_K}
+	gemms[quant.Q4_1] = gemmKernel{tile: gemmQ4_1x4x4VNNI, rows: 4, be: 32, wb: 20, xb: 36, dot: DotQ4_1}
+	gemms[quant.Q5_1] = gemmKernel{tile: gemmQ5_1x4x4VNNI, rows: 4, be: 32, wb: 24, xb: 36, dot: DotQ5_1}
 }
 
 // gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
@@ -91,3 +93,15 @@ func gemmQ3Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostrid
 //
 //go:noescape
 func gemmQ2Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ4_1x4x4VNNI writes the 16 dots of four Q4_1 weight rows (wstride
+// bytes apart) with four Q8_1 activation rows (xstride bytes apart) to
+// out[t*ostride+r].
+//
+//go:noescape
+func gemmQ4_1x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+
+// gemmQ5_1x4x4VNNI is gemmQ4_1x4x4VNNI for Q5_1 weights.
+//
+//go:noescape
+func gemmQ5_1x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
