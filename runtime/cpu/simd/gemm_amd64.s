@@ -183,3 +183,46 @@ gq4loop:
 	JNZ gq4loop
 	EPILOGUE
 	RET
+
+// ROWQ5 unpacks a Q5_0 row's block as dotQ5_0AVX2 does: nibbles low half
+// then high, and 0xF0 or'ed into the bytes whose qh bit is clear. Y5-Y7
+// hold lowNib, qhSpread and bitMask.
+#define ROWQ5(ptr, a0, a1, a2, a3) \
+	PREFETCHT0 (ptr)(DX*1) \
+	VMOVDQU 6(ptr), X9 \
+	VPSRLW $4, X9, X12 \
+	VINSERTI128 $1, X12, Y9, Y9 \
+	VPAND Y5, Y9, Y9 \
+	VPBROADCASTD 2(ptr), Y12 \
+	VPSHUFB Y6, Y12, Y12 \
+	VPOR Y7, Y12, Y12 \
+	VPCMPEQB Y13, Y13, Y13 \
+	VPCMPEQB Y13, Y12, Y12 \
+	VPANDN ·nibF0(SB), Y12, Y12 \
+	VPOR Y12, Y9, Y9 \
+	ROWTAIL(ptr, a0, a1, a2, a3)
+
+// func gemmQ5_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
+TEXT ·gemmQ5_0x4x4VNNI(SB), NOSPLIT, $16-56
+	PROLOGUE
+	VMOVDQU ·lowNib(SB), Y5
+	VMOVDQU ·qhSpread(SB), Y6
+	VMOVDQU ·bitMask(SB), Y7
+gq5loop:
+	TOKENS
+	ROWQ5(SI, Y16, Y17, Y18, Y19)
+	ROWQ5(R10, Y20, Y21, Y22, Y23)
+	ROWQ5(R11, Y24, Y25, Y26, Y27)
+	ROWQ5(R12, Y28, Y29, Y30, Y31)
+	ADDQ $22, SI
+	ADDQ $22, R10
+	ADDQ $22, R11
+	ADDQ $22, R12
+	ADDQ $34, DI
+	ADDQ $34, R13
+	ADDQ $34, R14
+	ADDQ $34, BX
+	DECQ CX
+	JNZ gq5loop
+	EPILOGUE
+	RET

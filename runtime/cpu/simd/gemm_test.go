@@ -8,7 +8,7 @@ import (
 )
 
 // scaleHigh has the offsets of the high bytes of each block's fp16 scales.
-var scaleHigh = map[quant.Type][]int{quant.Q8_0: {1}, quant.Q4_0: {1}, quant.Q4_K: {1, 3}, quant.Q6_K: {209}}
+var scaleHigh = map[quant.Type][]int{quant.Q8_0: {1}, quant.Q4_0: {1}, quant.Q4_K: {1, 3}, quant.Q6_K: {209}, quant.Q5_0: {1}, quant.Q5_K: {1, 3}, quant.Q3_K: {109}, quant.Q2_K: {81, 83}, quant.Q4_1: {1, 3}, quant.Q5_1: {1, 3}}
 
 // TestGemmMatchesDot requires every matrix-matrix element to equal the
 // reference dot of its (row, token) pair bit for bit, on odd row counts,
@@ -17,7 +17,7 @@ var scaleHigh = map[quant.Type][]int{quant.Q8_0: {1}, quant.Q4_0: {1}, quant.Q4_
 func TestGemmMatchesDot(t *testing.T) {
 	t.Logf("kernel set: %s, vnni gemm: %v", Name(), len(gemms) > 0)
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K, quant.Q5_0, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.Q4_1, quant.Q5_1} {
 		g := Gemm(typ)
 		if g == nil {
 			t.Logf("%s: no matrix-matrix kernel on this CPU", typ)
@@ -74,7 +74,7 @@ func TestGemmMatchesDot(t *testing.T) {
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n, rows, T = 2048, 64, 32
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K, quant.Q5_0, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.Q4_1, quant.Q5_1} {
 		vt := quant.VecDotType(typ)
 		rb, _ := typ.RowBytes(n)
 		xb, _ := vt.RowBytes(n)
