@@ -23,10 +23,10 @@ const matmulRowsPerChunk = 16
 const chunksPerThread = 2
 
 // matmulChunkRows is the number of weight rows per chunk for a matmul of N
-// rows on threads workers: a multiple of 4 (the four-row kernels).
+// rows on threads workers: a multiple of 8 (the eight- and four-row kernels).
 func matmulChunkRows(N, threads int) int {
 	r := (N + threads*chunksPerThread - 1) / (threads * chunksPerThread)
-	r = (r + 3) &^ 3
+	r = (r + 7) &^ 7
 	return max(r, matmulRowsPerChunk)
 }
 
