@@ -9,13 +9,17 @@ import (
 	"github.com/kiln-ml/kiln/ops/quant"
 )
 
-// Name reports the kernel set chosen at start-up ("avx2", "neon+dotprod",
-// "neon" or "generic").
+// Name reports the kernel set chosen at start-up ("avx2", with
+// "+vnni-decode" where the VNNI decode kernels run, "neon+dotprod", "neon"
+// or "generic").
 func Name() string {
 	if useNEON {
 		return neonName()
 	}
 	if useAVX2 {
+		if decodeVNNI {
+			return "avx2+vnni-decode"
+		}
 		return "avx2"
 	}
 	return "generic"
