@@ -18,12 +18,16 @@ func init() {
 	gemms[quant.Q4_0] = gemmKernel{tile: gemmQ4_0x4x4VNNI, rows: 4, be: 32, wb: 18, xb: 34, dot: DotQ4_0, dot4: DotQ4_0x4}
 	gemms[quant.Q4_K] = gemmKernel{tile: gemmQ4Kx1x4, rows: 1, be: quant.QK_K, wb: q4KBytes, xb: q8KBytes, dot: DotQ4_K}
 	gemms[quant.Q6_K] = gemmKernel{tile: gemmQ6Kx1x4, rows: 1, be: quant.QK_K, wb: q6KBytes, xb: q8KBytes, dot: DotQ6_K}
-	gemms[quant.Q5_0] = gemmKernel{tile: gemmQ5_0x4x4VNNI, rows: 4, be: 32, wb: 22, xb: 34, dot: DotQ5_0}
+	if cpu.X86.HasAVX512BW { // its unpacking adds under a byte mask
+		gemms[quant.Q5_0] = gemmKernel{tile: gemmQ5_0x4x4VNNI, rows: 4, be: 32, wb: 22, xb: 34, dot: DotQ5_0}
+	}
 	gemms[quant.Q5_K] = gemmKernel{tile: gemmQ5Kx1x4, rows: 1, be: quant.QK_K, wb: q5KBytes, xb: q8KBytes, dot: DotQ5_K}
 	gemms[quant.Q3_K] = gemmKernel{tile: gemmQ3Kx1x4, rows: 1, be: quant.QK_K, wb: q3KBytes, xb: q8KBytes, dot: DotQ3_K}
 	gemms[quant.Q2_K] = gemmKernel{tile: gemmQ2Kx1x4, rows: 1, be: quant.QK_K, wb: q2KBytes, xb: q8KBytes, dot: DotQ2_K}
 	gemms[quant.Q4_1] = gemmKernel{tile: gemmQ4_1x4x4VNNI, rows: 4, be: 32, wb: 20, xb: 36, dot: DotQ4_1}
-	gemms[quant.Q5_1] = gemmKernel{tile: gemmQ5_1x4x4VNNI, rows: 4, be: 32, wb: 24, xb: 36, dot: DotQ5_1}
+	if cpu.X86.HasAVX512BW {
+		gemms[quant.Q5_1] = gemmKernel{tile: gemmQ5_1x4x4VNNI, rows: 4, be: 32, wb: 24, xb: 36, dot: DotQ5_1}
+	}
 }
 
 // gemmQ6Kx1x4 adapts the one-row Q6_K tile to the tile signature.
@@ -59,7 +63,7 @@ func gemmQ4Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostrid
 //go:noescape
 func gemmQ6Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostride int)
 
-// gemmQ5_0x4x4VNNI is gemmQ8_0x4x4VNNI for Q5_0 weights.
+// gemmQ5_0x4x4VNNI is gemmQ8_0x4x4VNNI for Q5_0 weights; it needs AVX-512 BW.
 //
 //go:noescape
 func gemmQ5_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
@@ -101,7 +105,7 @@ func gemmQ2Kx1x4VNNI(nb int, w *byte, x *byte, xstride int, out *float32, ostrid
 //go:noescape
 func gemmQ4_1x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
 
-// gemmQ5_1x4x4VNNI is gemmQ4_1x4x4VNNI for Q5_1 weights.
+// gemmQ5_1x4x4VNNI is gemmQ4_1x4x4VNNI for Q5_1 weights; it needs AVX-512 BW.
 //
 //go:noescape
 func gemmQ5_1x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)

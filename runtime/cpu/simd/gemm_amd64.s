@@ -184,30 +184,25 @@ gq4loop:
 	EPILOGUE
 	RET
 
-// ROWQ5 unpacks a Q5_0 row's block as dotQ5_0AVX2 does: nibbles low half
-// then high, and 0xF0 or'ed into the bytes whose qh bit is clear. Y5-Y7
-// hold lowNib, qhSpread and bitMask.
+// ROWQ5 unpacks a Q5_0 row's block to the bytes dotQ5_0AVX2 makes (the
+// 5-bit value minus 16): nibbles low half then high, or'ed with 0xF0 by
+// one VPTERNLOGD, then 0x10 added back (to the nibble) in the bytes whose
+// qh bit, loaded as a mask, is set. Y5 holds lowNib, Y6 bits10.
 #define ROWQ5(ptr, a0, a1, a2, a3) \
 	PREFETCHT0 (ptr)(DX*1) \
 	VMOVDQU 6(ptr), X9 \
 	VPSRLW $4, X9, X12 \
 	VINSERTI128 $1, X12, Y9, Y9 \
-	VPAND Y5, Y9, Y9 \
-	VPBROADCASTD 2(ptr), Y12 \
-	VPSHUFB Y6, Y12, Y12 \
-	VPOR Y7, Y12, Y12 \
-	VPCMPEQB Y13, Y13, Y13 \
-	VPCMPEQB Y13, Y12, Y12 \
-	VPANDN ·nibF0(SB), Y12, Y12 \
-	VPOR Y12, Y9, Y9 \
+	KMOVD 2(ptr), K1 \
+	VPTERNLOGD $0xf5, Y5, Y9, Y9 \
+	VPADDB Y6, Y9, K1, Y9 \
 	ROWTAIL(ptr, a0, a1, a2, a3)
 
 // func gemmQ5_0x4x4VNNI(nb int, w *byte, wstride int, x *byte, xstride int, out *float32, ostride int)
 TEXT ·gemmQ5_0x4x4VNNI(SB), NOSPLIT, $16-56
 	PROLOGUE
 	VMOVDQU ·lowNib(SB), Y5
-	VMOVDQU ·qhSpread(SB), Y6
-	VMOVDQU ·bitMask(SB), Y7
+	VMOVDQU ·bits10(SB), Y6
 gq5loop:
 	TOKENS
 	ROWQ5(SI, Y16, Y17, Y18, Y19)

@@ -53,20 +53,16 @@ GLOBL gemmOddLanes<>(SB), RODATA|NOPTR, $32
 	VPAND ·lowNib(SB), Y9, Y9 \
 	ROW1TAIL(ptr, summs, a0, a1, a2, a3)
 
-// ROWQ51 unpacks as dotQ5_1AVX2: nibbles or'ed with 0x10 where qh is set.
+// ROWQ51 unpacks to the bytes of dotQ5_1AVX2: nibbles with 0x10 added in
+// the bytes whose qh bit, loaded as a mask, is set (AVX-512 BW).
 #define ROWQ51(ptr, summs, a0, a1, a2, a3) \
 	PREFETCHT0 (ptr)(DX*1) \
 	VMOVDQU 8(ptr), X9 \
 	VPSRLW $4, X9, X12 \
 	VINSERTI128 $1, X12, Y9, Y9 \
 	VPAND ·lowNib(SB), Y9, Y9 \
-	VPBROADCASTD 4(ptr), Y12 \
-	VPSHUFB ·qhSpread(SB), Y12, Y12 \
-	VPOR ·bitMask(SB), Y12, Y12 \
-	VPCMPEQB Y13, Y13, Y13 \
-	VPCMPEQB Y13, Y12, Y12 \
-	VPAND ·bits10(SB), Y12, Y12 \
-	VPOR Y12, Y9, Y9 \
+	KMOVD 4(ptr), K1 \
+	VPADDB ·bits10(SB), Y9, K1, Y9 \
 	ROW1TAIL(ptr, summs, a0, a1, a2, a3)
 
 #define PROLOGUE1 \
