@@ -189,10 +189,21 @@ type KVKernels struct {
 	VecKernels
 	// DotK is quant.DotActivation for a key of block type t and the query in t's vec-dot format.
 	DotK func(t quant.Type, n int, k, q []byte) float32
+	// ScoresK, if not nil, sets out[j] to the DotK score of each of the
+	// len(out) keys stride bytes apart, reporting false (doing nothing)
+	// where it has no kernel for t.
+	ScoresK func(t quant.Type, n int, keys []byte, stride int, q []byte, out []float32) bool
 	// Turbo is TurboScores.
 	Turbo func(bits int, keys []byte, stride int, qr, out []float32)
 	// AxpyF16 is AxpyFMA over the f16 values of v.
 	AxpyF16 func(acc []float32, p float32, v []byte)
+	// AxpyLanesF16, if not nil, is VecKernels.AxpyLanes over f16 value rows,
+	// reporting false (doing nothing) where it has no kernel.
+	AxpyLanesF16 func(lanes, p []float32, v []byte, stride, j0 int) bool
+	// AxpyQ, if not nil, is AxpyFMA over the dequantized values of a value
+	// row v of block type t, reporting false (doing nothing) where it has
+	// no kernel for t.
+	AxpyQ func(t quant.Type, acc []float32, p float32, v []byte) bool
 }
 
 // RefKVKernels are the plain-Go inner loops.
@@ -266,9 +277,13 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 		vt := quant.VecDotType(bt)
 		qb, _ := vt.RowBytes(hd)
 		_ = quant.QuantizeActivation(vt, q, qbuf[:qb])
-		for j := lo; j < kvLen; j++ {
-			o := j*rb + kvh*hb
-			s[j] = kk.DotK(bt, hd, k.B[o:o+hb], qbuf[:qb])
+		// All keys in one call where the runtime can: a head's key is
+		// short, so a call per key costs more in the call than in the dot.
+		if lo < kvLen && (kk.ScoresK == nil || !kk.ScoresK(bt, hd, k.B[lo*rb+kvh*hb:], rb, qbuf[:qb], s[lo:kvLen])) {
+			for j := lo; j < kvLen; j++ {
+				o := j*rb + kvh*hb
+				s[j] = kk.DotK(bt, hd, k.B[o:o+hb], qbuf[:qb])
+			}
 		}
 	}
 	if !k.Type.Turbo() { // turbo scores come scaled (and never capped: Infer refuses)
@@ -290,6 +305,11 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 	hb := v.Type.HeadBytes(hd)
 	rb := a.NKVHead * hb
 	bt, _ := v.Type.Block()
+	if v.Type == kvquant.F16 && kk.AxpyLanesF16 != nil && lo < kvLen &&
+		kk.AxpyLanesF16(lanes, s[lo:kvLen], v.B[lo*rb+kvh*hb:], rb, lo) {
+		ReduceLanes8(dst, lanes)
+		return
+	}
 	for j := lo; j < kvLen; j++ {
 		acc := lanes[(j&7)*hd : (j&7)*hd+hd]
 		switch v.Type {
@@ -301,6 +321,9 @@ func AttentionHeadKV(dst, q []float32, k, v KVCache, head, kvLen int, a Attrs, s
 			kk.AxpyF16(acc, s[j], v.B[o:o+hb])
 		default:
 			o := j*rb + kvh*hb
+			if kk.AxpyQ != nil && kk.AxpyQ(bt, acc, s[j], v.B[o:o+hb]) {
+				continue
+			}
 			_ = quant.Dequantize(bt, v.B[o:o+hb], vrow)
 			kk.Axpy(acc, s[j], vrow)
 		}

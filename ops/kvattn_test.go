@@ -12,11 +12,14 @@ import (
 )
 
 // TestKVFormatsRoundTrip packs random head vectors in every KV format and
-// checks the unpacked error against each format's expected precision.
+// checks the unpacked error against each format's expected precision: the
+// turbo formats' scale search codes below the Lloyd-Max distortion of
+// N(0,1) (0.0345, 0.0095, 0.0025); here they measure 0.029, 0.0071,
+// 0.0018 at head size 64 and 0.032, 0.0079, 0.0019 at 128.
 func TestKVFormatsRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	bound := map[kvquant.Type]float64{kvquant.F32: 0, kvquant.F16: 1e-7, kvquant.Q8_0: 1e-4, kvquant.Q4_0: 0.02,
-		kvquant.Turbo3: 0.045, kvquant.Turbo4: 0.012, kvquant.Turbo5: 0.0032}
+		kvquant.Turbo3: 0.034, kvquant.Turbo4: 0.0088, kvquant.Turbo5: 0.0023}
 	for _, hd := range []int{64, 128} {
 		for _, typ := range kvquant.Types() {
 			x, y, tmp := make([]float32, hd), make([]float32, hd), make([]float32, hd)
@@ -36,6 +39,8 @@ func TestKVFormatsRoundTrip(t *testing.T) {
 			}
 			if e := num / den; e > bound[typ] {
 				t.Errorf("%s hd %d: relative MSE %.3g > %.3g", typ, hd, e, bound[typ])
+			} else if typ.Turbo() {
+				t.Logf("%s hd %d: relative MSE %.3g", typ, hd, e)
 			}
 		}
 	}

@@ -18,14 +18,24 @@ import (
 // nethttp-60k.txt with llama-perplexity's method at -c 512 (48 chunks).
 // The bounds: q8_0 keys +0.05%, turbo_kv_5b +0.2%, turbo_kv_4b
 // +0.5%, turbo_kv_3b +2%, q4_0 keys and values within 10% of llama.cpp's
-// +1.33% (5.0233 against 4.9574 with an F32 cache). turbo_kv_4b measures
-// +0.76% and is held to +0.8% here: the issue's +0.5% is not met. (The
-// figure depends on the rotation: other sign seeds gave +0.13% to +0.75%.)
+// +1.33% (5.0233 against 4.9574 with an F32 cache). Measured (f16 4.9580):
+// q8_0 −0.01%, turbo_kv_5b −0.02%, turbo_kv_4b +0.19%, turbo_kv_3b
+// +1.73%, q4_0/q4_0 +1.44%.
+//
+// A turbo figure is one draw: it depends on the rotation signs as much as
+// on the coding. Over six sign seeds turbo_kv_4b gave +0.18% to +0.50%
+// (mean +0.32%), turbo_kv_3b +1.19% to +1.80% over four; with plain
+// nearest-level rounding instead of the encoder's scale search they were
+// +0.20% to +0.76% (mean +0.44%; +0.76% with these signs) and +1.47% to
+// +2.13%. The mean KL divergence from the f16 cache's next-token
+// distributions, which has no such sign-dependent first-order part, shows
+// the search's gain directly: 3, 4, 5 bits 0.0276, 0.0073, 0.0022 with
+// rounding, 0.0251, 0.0062, 0.0017 with the search (q8_0 keys 0.0003).
 //
 // A prefix of the text does not do: on the first 16 chunks the changes are
-// +1.32% for turbo_kv_4b and +0.99% for q4_0/q4_0, where the whole text
-// gives +0.76% and +1.44%; quantization noise needs every chunk to average
-// out. The runs share the two cores, one thread each.
+// +1.32% for turbo_kv_4b (with rounding) and +0.99% for q4_0/q4_0, where
+// the whole text gives +0.76% and +1.44%; quantization noise needs every
+// chunk to average out. The runs share the two cores, one thread each.
 func TestKVCachePerplexity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("six gocoder perplexity runs over 24,900 tokens; skipped with -short")
@@ -42,7 +52,7 @@ func TestKVCachePerplexity(t *testing.T) {
 		{"f16", "f16", 0, 0},
 		{"q8_0", "f16", -1, 0.0005},
 		{"turbo_kv_5b", "f16", -1, 0.002},
-		{"turbo_kv_4b", "f16", -1, 0.008},
+		{"turbo_kv_4b", "f16", -1, 0.005},
 		{"turbo_kv_3b", "f16", -1, 0.02},
 		{"q4_0", "q4_0", 0.0133 * 0.9, 0.0133 * 1.1},
 	}

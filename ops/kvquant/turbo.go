@@ -85,50 +85,140 @@ func RotateQuery(dst, q, signs []float32, mul float32) {
 	}
 }
 
-// nearest returns the index of the level of cb closest to z (ties go up).
-func nearest(cb []float32, z float32) uint8 {
-	lo, hi := 0, len(cb)-1
-	for lo < hi { // first level whose upper threshold is above z
-		mid := (lo + hi) / 2
-		if z < (cb[mid]+cb[mid+1])/2 {
-			hi = mid
-		} else {
-			lo = mid + 1
+// The encoder picks each vector's codes by a scale search. Lloyd-Max levels
+// are the best fixed quantizer for N(0,1) coordinates on average, but one
+// vector's d rotated coordinates are a small sample, and the scale that
+// codes it best wanders some ±20% around 1. So it codes zn·t (zn = z/‖x‖,
+// RMS 1) with the nearest levels for trial gains t = 1+0.08k, k = −3..3,
+// fits the header by least squares for each, keeps the codes of least
+// error, and then refines twice Lloyd-style (re-codes at t = 1/γ of the
+// best). t = 1, the plain nearest code, is a trial, so no vector codes
+// worse than by rounding alone. On Gaussian vectors of 64 the relative
+// error falls from 0.0324, 0.0088, 0.0023 to 0.0291, 0.0070, 0.0017 for
+// 3, 4, 5 bits (a 17-step grid gains 0.3% more), in the same format: the
+// score kernels do not change.
+const (
+	searchSteps  = 3
+	searchStep   = 0.08
+	searchRefine = 2
+)
+
+// magTable maps a magnitude u ≥ 0 to the nearest positive level of an odd
+// codebook: cell[int(u·cellRes)] is the level nearest the cell's lower
+// edge, and a cell holds at most one boundary, so one comparison with up
+// finishes the lookup. (Fixed-size arrays: the lookups need no bounds checks.)
+type magTable struct {
+	lv, lv2 [16]float64 // the positive levels, ascending, and their squares
+	up      [16]float32 // up[k]: the boundary between levels k and k+1; +Inf for the last
+	cell    [64]uint8   // past the last boundary: the top level
+}
+
+const cellRes = 16
+
+var magTables = func() (t [6]magTable) {
+	for bits := 3; bits <= 5; bits++ {
+		cb := codebooks[bits]
+		n := len(cb) / 2
+		m := &t[bits]
+		for k, v := range cb[n:] {
+			m.lv[k], m.lv2[k] = float64(v), float64(v)*float64(v)
+			m.up[k] = float32(math.Inf(1))
+			if k+1 < n {
+				m.up[k] = (v + cb[n+k+1]) / 2
+			}
+		}
+		for j := range m.cell {
+			k := 0
+			for float32(j)/cellRes >= m.up[k] {
+				k++
+			}
+			if k+1 < n && float32(j+1)/cellRes > m.up[k+1] {
+				panic("kvquant: two level boundaries in one lookup cell")
+			}
+			m.cell[j] = uint8(k)
 		}
 	}
-	return uint8(lo)
+	return t
+}()
+
+// nearest returns the index of the positive level nearest to u ≥ 0 (ties go up).
+func (m *magTable) nearest(u float32) int {
+	k := int(m.cell[min(int32(u*cellRes), int32(len(m.cell)-1))&63]) & 15
+	if u >= m.up[k] {
+		k++
+	}
+	return k & 15
 }
+
+// fit codes |zᵢ|·s with the nearest levels ℓᵢ and returns Σ|zᵢ|·ℓᵢ and
+// Σℓᵢ²: the least-squares gain of those codes (in z's units) is num/den,
+// and their squared error ‖z‖² − num²/den. The products of float32s are
+// exact in float64, so arm64's fused multiply-adds change nothing and
+// every platform picks the same codes.
+func (m *magTable) fit(z []float32, s float32) (num, den float64) {
+	for _, v := range z {
+		a := abs32(v)
+		k := m.nearest(a * s)
+		num += float64(a) * m.lv[k]
+		den += m.lv2[k]
+	}
+	return num, den
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 func packTurbo(bits int, dst []byte, x, signs, tmp []float32) {
 	d := len(x)
-	cb := codebooks[bits]
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
+	}
+	codes := dst[turboHeader:]
+	clear(codes[:d*bits/8])
+	if ss == 0 || math.IsInf(ss, 0) || math.IsNaN(ss) {
+		// A zero vector scores 0 whatever its codes; a NaN or infinite
+		// one gets a NaN header, so its scores are NaN as an f16 cache's
+		// would be rather than silently finite.
+		h := float32(0)
+		if ss != 0 {
+			h = float32(math.NaN())
+		}
+		binary.LittleEndian.PutUint16(dst, quant.FP32ToFP16(h))
+		return
 	}
 	z := tmp[:d]
 	for i, v := range x {
 		z[i] = v * signs[i]
 	}
 	Hadamard(z)
-	var inv float32
-	if ss > 0 {
-		inv = float32(1 / math.Sqrt(ss))
+	m := &magTables[bits]
+	inv := float32(1 / math.Sqrt(ss)) // zn = z·inv
+	bt := float32(1)
+	bn, bd := m.fit(z, inv)
+	try := func(t float32) {
+		n, dn := m.fit(z, inv*t)
+		if n/dn*n > bn/bd*bn { // n²/dn > bn²/bd: less error
+			bt, bn, bd = t, n, dn
+		}
 	}
-	codes := dst[turboHeader:]
-	clear(codes[:d*bits/8])
-	var num, den float64
-	for i := range z {
-		zi := z[i] * inv
-		k := nearest(cb, zi)
-		num += float64(zi) * float64(cb[k])
-		den += float64(cb[k]) * float64(cb[k])
-		setCode(bits, codes, d, i, k)
+	for k := -searchSteps; k <= searchSteps; k++ {
+		if k != 0 {
+			try(1 + float32(searchStep*float32(k))) // rounded: no FMA on arm64
+		}
 	}
-	s := 0.0
-	if den > 0 {
-		s = math.Sqrt(ss/float64(d)) * num / den
+	for range searchRefine {
+		try(float32(bd / (bn * float64(inv)))) // 1/γ, γ = bn·inv/bd
 	}
+	half := len(codebooks[bits]) / 2
+	for i, v := range z {
+		k := m.nearest(abs32(v) * inv * bt)
+		if v < 0 {
+			setCode(bits, codes, d, i, uint8(half-1-k))
+		} else {
+			setCode(bits, codes, d, i, uint8(half+k))
+		}
+	}
+	s := math.Sqrt(ss/float64(d)) * bn * float64(inv) / bd
 	binary.LittleEndian.PutUint16(dst, quant.FP32ToFP16(float32(s)))
 }
 

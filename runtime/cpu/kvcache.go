@@ -11,10 +11,13 @@ import (
 // kvKernels are ops.AttentionHeadKV's inner loops, vectorized; they compute
 // the same values as ops.RefKVKernels.
 var kvKernels = ops.KVKernels{
-	VecKernels: vecKernels,
-	DotK:       dotKey,
-	Turbo:      simd.TurboScores,
-	AxpyF16:    simd.AxpyF16,
+	VecKernels:   vecKernels,
+	DotK:         dotKey,
+	ScoresK:      simd.ScoresKeys,
+	AxpyLanesF16: simd.AxpyLanesF16,
+	Turbo:        simd.TurboScores,
+	AxpyF16:      simd.AxpyF16,
+	AxpyQ:        simd.AxpyQ,
 }
 
 // kvWritePacked packs rows pos.. of x into a cache of format a.Cache, one

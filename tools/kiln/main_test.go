@@ -421,6 +421,13 @@ func TestBench(t *testing.T) {
 	if !strings.Contains(out, "tg4 @ d20 k:f32 v:f32") {
 		t.Errorf("bench table does not name the depth and cache types:\n%s", out)
 	}
+	// --bandwidth: one line per thread count, with the model's decode bound.
+	out, _ = mustRun(t, "bench", "--bandwidth", "-m", m, "-t", "1,2")
+	for _, want := range []string{"weights read per decode token", "GB/s (1 threads); decode bound", "GB/s (2 threads); decode bound"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench --bandwidth output lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 func TestBadFlags(t *testing.T) {

@@ -60,6 +60,17 @@ func TurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 			turboScores3AVX2(len(out), n/32, &keys[0], stride, &qr[0], &turbo3Codebook[0], &out[0])
 			return
 		case 4:
+			if useTurbo512 {
+				// Groups of 8 keys reduce together; the rest one by one.
+				n8 := len(out) / 8
+				if n8 > 0 {
+					turboScores4x8AVX512(n8, n/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &out[0])
+				}
+				if r := len(out) - 8*n8; r > 0 {
+					turboScores4AVX512(r, n/16, &keys[8*n8*stride], stride, &qr[0], &turbo4Codebook[8], &out[8*n8])
+				}
+				return
+			}
 			turboScores4AVX2(len(out), n/16, &keys[0], stride, &qr[0], &turbo4Codebook[8], &out[0])
 			return
 		case 5:

@@ -283,3 +283,182 @@ code5:
 done5:
 	VZEROUPPER
 	RET
+
+// func turboScores4AVX512(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32)
+// turboScores4AVX2 with each code's level looked up in one VPERMI2PS from a
+// 16-entry table indexed by the whole sign-and-magnitude code: the 8
+// positive levels (Y8) and their negations (Y9). Negating is the sign-bit
+// xor, so the levels, and the sums, are the AVX2 kernel's.
+TEXT ·turboScores4AVX512(SB), NOSPLIT, $0-56
+	MOVQ nkeys+0(FP), R8
+	MOVQ n16+8(FP), R9
+	MOVQ keys+16(FP), R10
+	MOVQ stride+24(FP), R11
+	MOVQ q+32(FP), R12
+	MOVQ cb+40(FP), DX
+	MOVQ out+48(FP), R13
+	VMOVUPS (DX), Y8
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VXORPS Y10, Y8, Y9
+	TESTQ R8, R8
+	JEQ done512
+key512:
+	LEAQ 2(R10), SI
+	MOVQ R12, DI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+code512:
+	VPMOVZXBD (SI), Y2
+	VPSRLD $4, Y2, Y3
+	VPERMI2PS Y9, Y8, Y2
+	VPERMI2PS Y9, Y8, Y3
+	VFMADD231PS (DI), Y2, Y0
+	VFMADD231PS 32(DI), Y3, Y1
+	ADDQ $8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ code512
+	TURBO_STORE
+	ADDQ R11, R10
+	ADDQ $4, R13
+	DECQ R8
+	JNZ key512
+done512:
+	VZEROUPPER
+	RET
+
+// T8KEY does one 16-coordinate step of key k (its codes at off(SI)(idx)):
+// the step of turboScores4AVX512 into acc0, acc1.
+#define T8KEY(addr, acc0, acc1) \
+	VPMOVZXBD addr, Y2 \
+	VPSRLD $4, Y2, Y3 \
+	VPERMI2PS Y9, Y8, Y2 \
+	VPERMI2PS Y9, Y8, Y3 \
+	VFMADD231PS Y0, Y2, acc0 \
+	VFMADD231PS Y1, Y3, acc1
+
+// T8HALF stores the fp16 scale of the key at addr to off(SP).
+#define T8HALF(addr, off) \
+	MOVWLZX addr, AX \
+	MOVW AX, off(SP)
+
+// func turboScores4x8AVX512(n8, n16 int, keys *byte, stride int, q, cb, out *float32)
+// turboScores4AVX512 for 8 keys at a time: the keys' sums side by side in
+// Y16-Y31, then the eight reductions at once: an 8×8 transpose puts lane i
+// of every key in vector Vi, and ((V4+V0)+(V6+V2))+((V5+V1)+(V7+V3)) is,
+// lane by lane, the one-key reduction (hi+lo, movehl, movehdup), the same
+// additions of the same values. Then one multiply by the 8 scales.
+TEXT ·turboScores4x8AVX512(SB), NOSPLIT, $16-56
+	MOVQ n8+0(FP), R8
+	MOVQ keys+16(FP), R10
+	MOVQ stride+24(FP), R11
+	MOVQ out+48(FP), R9
+	MOVQ cb+40(FP), DX
+	VMOVUPS (DX), Y8
+	MOVL $0x80000000, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VXORPS Y10, Y8, Y9
+	LEAQ (R11)(R11*2), R12     // 3·stride
+	LEAQ (R11)(R11*4), R13     // 5·stride
+	LEAQ (R12)(R11*4), BX      // 7·stride
+	TESTQ R8, R8
+	JEQ done8
+group8:
+	LEAQ 2(R10), SI
+	MOVQ q+32(FP), DI
+	MOVQ n16+8(FP), CX
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+	VPXORD Y20, Y20, Y20
+	VPXORD Y21, Y21, Y21
+	VPXORD Y22, Y22, Y22
+	VPXORD Y23, Y23, Y23
+	VPXORD Y24, Y24, Y24
+	VPXORD Y25, Y25, Y25
+	VPXORD Y26, Y26, Y26
+	VPXORD Y27, Y27, Y27
+	VPXORD Y28, Y28, Y28
+	VPXORD Y29, Y29, Y29
+	VPXORD Y30, Y30, Y30
+	VPXORD Y31, Y31, Y31
+step8:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	T8KEY((SI), Y16, Y17)
+	T8KEY((SI)(R11*1), Y18, Y19)
+	T8KEY((SI)(R11*2), Y20, Y21)
+	T8KEY((SI)(R12*1), Y22, Y23)
+	T8KEY((SI)(R11*4), Y24, Y25)
+	T8KEY((SI)(R13*1), Y26, Y27)
+	T8KEY((SI)(R12*2), Y28, Y29)
+	T8KEY((SI)(BX*1), Y30, Y31)
+	ADDQ $8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ step8
+	// t = acc0 + acc1 per key, in Y16, Y18, ..., Y30 (keys a..h).
+	VADDPS Y17, Y16, Y16
+	VADDPS Y19, Y18, Y18
+	VADDPS Y21, Y20, Y20
+	VADDPS Y23, Y22, Y22
+	VADDPS Y25, Y24, Y24
+	VADDPS Y27, Y26, Y26
+	VADDPS Y29, Y28, Y28
+	VADDPS Y31, Y30, Y30
+	// Transpose: Ti from pairs, Si from Ti, Vi from Si.
+	VUNPCKLPS Y18, Y16, Y0     // a0 b0 a1 b1 | a4 b4 a5 b5
+	VUNPCKHPS Y18, Y16, Y1     // a2 b2 a3 b3 | a6 b6 a7 b7
+	VUNPCKLPS Y22, Y20, Y2
+	VUNPCKHPS Y22, Y20, Y3
+	VUNPCKLPS Y26, Y24, Y4
+	VUNPCKHPS Y26, Y24, Y5
+	VUNPCKLPS Y30, Y28, Y6
+	VUNPCKHPS Y30, Y28, Y7
+	VSHUFPS $0x44, Y2, Y0, Y17 // a0 b0 c0 d0 | a4 b4 c4 d4
+	VSHUFPS $0xee, Y2, Y0, Y19 // a1 b1 c1 d1 | a5 b5 c5 d5
+	VSHUFPS $0x44, Y3, Y1, Y21 // lanes 2 | 6
+	VSHUFPS $0xee, Y3, Y1, Y23 // lanes 3 | 7
+	VSHUFPS $0x44, Y6, Y4, Y25 // e..h: lanes 0 | 4
+	VSHUFPS $0xee, Y6, Y4, Y27
+	VSHUFPS $0x44, Y7, Y5, Y29
+	VSHUFPS $0xee, Y7, Y5, Y31
+	VSHUFF32X4 $0, Y25, Y17, Y0 // V0: lane 0 of a..h
+	VSHUFF32X4 $3, Y25, Y17, Y4 // V4
+	VSHUFF32X4 $0, Y27, Y19, Y1 // V1
+	VSHUFF32X4 $3, Y27, Y19, Y5 // V5
+	VSHUFF32X4 $0, Y29, Y21, Y2 // V2
+	VSHUFF32X4 $3, Y29, Y21, Y6 // V6
+	VSHUFF32X4 $0, Y31, Y23, Y3 // V3
+	VSHUFF32X4 $3, Y31, Y23, Y7 // V7
+	VADDPS Y0, Y4, Y4          // l0
+	VADDPS Y2, Y6, Y6          // l2
+	VADDPS Y1, Y5, Y5          // l1
+	VADDPS Y3, Y7, Y7          // l3
+	VADDPS Y6, Y4, Y4          // m0 = l0 + l2
+	VADDPS Y7, Y5, Y5          // m1 = l1 + l3
+	VADDPS Y5, Y4, Y4          // m0 + m1
+	// The 8 fp16 scales, then scale · sum.
+	T8HALF((R10), 0)
+	T8HALF((R10)(R11*1), 2)
+	T8HALF((R10)(R11*2), 4)
+	T8HALF((R10)(R12*1), 6)
+	T8HALF((R10)(R11*4), 8)
+	T8HALF((R10)(R13*1), 10)
+	T8HALF((R10)(R12*2), 12)
+	T8HALF((R10)(BX*1), 14)
+	VCVTPH2PS 0(SP), Y10
+	VMULPS Y4, Y10, Y10
+	VMOVUPS Y10, (R9)
+	LEAQ (R10)(R11*8), R10
+	ADDQ $32, R9
+	DECQ R8
+	JNZ group8
+done8:
+	VZEROUPPER
+	RET

@@ -21,3 +21,13 @@ func turboScores3AVX2(nkeys, n32 int, keys *byte, stride int, q, cb, out *float3
 func turboScores5AVX2(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
 	panic("simd: no AVX2 on this architecture")
 }
+
+const useTurbo512 = false
+
+func turboScores4AVX512(nkeys, n16 int, keys *byte, stride int, q, cb, out *float32) {
+	panic("simd: no AVX-512 on this architecture")
+}
+
+func turboScores4x8AVX512(n8, n16 int, keys *byte, stride int, q, cb, out *float32) {
+	panic("simd: no AVX-512 on this architecture")
+}

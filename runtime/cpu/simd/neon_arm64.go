@@ -536,6 +536,12 @@ func quantQ8KNEON(nb int, src *float32, dst *byte)
 func axpyF16NEON(n16 int, p float32, v *byte, acc *float32)
 
 //go:noescape
+func axpyQ8_0NEON(nb int, acc *float32, p float32, v *byte)
+
+//go:noescape
+func axpyQ4_0NEON(nb int, acc *float32, p float32, v *byte)
+
+//go:noescape
 func turboScores3NEON(nkeys, n32 int, keys *byte, stride int, q *float32, tab *byte, out *float32)
 
 //go:noescape

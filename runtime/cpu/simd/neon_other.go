@@ -64,3 +64,11 @@ func neonTurboScores(bits int, keys []byte, stride int, qr, out []float32) {
 func neonTurboDot(bits int, k []byte, qr []float32) float32 {
 	panic("simd: no NEON on this architecture")
 }
+
+func axpyQ8_0NEON(nb int, acc *float32, p float32, v *byte) {
+	panic("simd: no NEON on this architecture")
+}
+
+func axpyQ4_0NEON(nb int, acc *float32, p float32, v *byte) {
+	panic("simd: no NEON on this architecture")
+}

@@ -54,6 +54,8 @@ func Generate() string {
 	g.quantQ8_0()
 	g.quantQ8K()
 	g.axpyF16()
+	g.axpyQ(false)
+	g.axpyQ(true)
 	for _, bits := range []int{3, 4, 5} {
 		g.turboScores(bits)
 	}
@@ -1160,6 +1162,62 @@ func (g *gen) axpyF16() {
 		g.i("VFMLA V%d.S4, V16.S4, V%d.S4", 2+r, 6+r)
 	}
 	g.i("VST1.P [V6.S4, V7.S4, V8.S4, V9.S4], 64(R1)")
+	g.i("SUBS $1, R2")
+	g.i("BNE loop")
+	g.i("RET")
+}
+
+// axpyQ writes axpyQ8_0NEON or, with q4, axpyQ4_0NEON: acc[i] =
+// fma(p, v̂[i], acc[i]) over nb blocks, v̂ = d·q as quant.Dequantize gives
+// it (the product is exact in float32, so FMUL after SCVTF has its bits).
+func (g *gen) axpyQ(q4 bool) {
+	name := "axpyQ8_0NEON"
+	if q4 {
+		name = "axpyQ4_0NEON"
+	}
+	g.text(name+"(nb int, acc *float32, p float32, v *byte)", "$0-32")
+	g.i("MOVD nb+0(FP), R2")
+	g.i("MOVD acc+8(FP), R1")
+	g.i("FMOVS p+16(FP), F16")
+	g.i("MOVD v+24(FP), R0")
+	g.i("VDUP V16.S[0], V16.S4")
+	if q4 {
+		g.i("VMOVI $15, V30.B16")
+		g.i("VMOVI $8, V31.B16")
+	}
+	g.label("loop")
+	g.half(17, 0, 0, 8)
+	g.i("VDUP V17.S[0], V17.S4")
+	g.i("ADD $2, R0")
+	// V0: quants 0-15, V1: quants 16-31, as int8.
+	if q4 {
+		g.i("VLD1.P 16(R0), [V0.B16]")
+		g.i("VUSHR $4, V0.B16, V1.B16")
+		g.i("VAND V30.B16, V0.B16, V0.B16")
+		g.i("VSUB V31.B16, V0.B16, V0.B16")
+		g.i("VSUB V31.B16, V1.B16, V1.B16")
+	} else {
+		g.i("VLD1.P 32(R0), [V0.B16, V1.B16]")
+	}
+	g.sxtl8(2, 0)
+	g.sxtl28(3, 0)
+	g.sxtl8(4, 1)
+	g.sxtl28(5, 1)
+	for h := 0; h < 4; h++ { // V6-V13: quants 4k..4k+3 as float32 times d
+		g.sxtl16(6+2*h, 2+h)
+		g.sxtl216(7+2*h, 2+h)
+	}
+	for r := 6; r < 14; r++ {
+		g.scvtf(r, r)
+		g.fmul(r, r, 17)
+	}
+	for half := 0; half < 2; half++ {
+		g.i("VLD1 (R1), [V18.S4, V19.S4, V20.S4, V21.S4]")
+		for r := 0; r < 4; r++ {
+			g.i("VFMLA V%d.S4, V16.S4, V%d.S4", 6+4*half+r, 18+r)
+		}
+		g.i("VST1.P [V18.S4, V19.S4, V20.S4, V21.S4], 64(R1)")
+	}
 	g.i("SUBS $1, R2")
 	g.i("BNE loop")
 	g.i("RET")
