@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/kiln-ml/kiln/ops/kvquant"
@@ -158,85 +159,101 @@ DEV int turbo_code(int bits, GP(const uchar) cd, int hd, int i) {
 	if (bits == 3) return ((cd[(i / 32) * 8 + i % 8] >> (2 * ((i % 32) / 8))) & 3) | (((cd[hd / 4 + i / 8] >> (i % 8)) & 1) << 2);
 	return ((cd[(i / 16) * 8 + i % 8] >> (4 * ((i % 16) / 8))) & 15) | (((cd[hd / 2 + i / 8] >> (i % 8)) & 1) << 4);
 }
-` + turboWriteSource()
+` + turboMagTables()
 }
 
-// turboWriteSource is kvquant's packTurbo for one head vector per warp,
-// every step in registers: no group memory, no barriers. bits is a
-// constant at each of the kernel's three call sites, so the level loops
-// unroll into compares against constants.
-func turboWriteSource() string {
-	return `
-// The magnitude levels of an odd codebook (kvquant's magTable): level j of
-// the positive half, and the boundary between levels j and j+1 (the same
-// float32 midpoint as turbo_thr).
-DEV float turbo_mag(int bits, int j) { return bits == 3 ? turbo_cb3[4 + j] : bits == 4 ? turbo_cb4[8 + j] : turbo_cb5[16 + j]; }
-DEV float turbo_up(int bits, int j) { return bits == 3 ? turbo_thr3[4 + j] : bits == 4 ? turbo_thr4[8 + j] : turbo_thr5[16 + j]; }
-// magTable.nearest: the index of the positive level nearest u >= 0, ties up;
-// and that level, in ACC.
-DEV int turbo_index(int bits, float u) {
-	int k = 0;
-	for (int j = 0; j + 1 < (1 << (bits - 1)); j++) k += u >= turbo_up(bits, j) ? 1 : 0;
-	return k;
-}
-DEV ACC turbo_level(int bits, float u) {
-	float l = turbo_mag(bits, 0);
-	for (int j = 0; j + 1 < (1 << (bits - 1)); j++) l = u >= turbo_up(bits, j) ? turbo_mag(bits, j + 1) : l;
-	return (ACC)l;
-}
-` + strings.Replace(turboWriteBody, "{HADAMARD}", hadamardRegs("z"), 1)
+// turboMagTables renders kvquant's magTable of each odd codebook: the
+// positive levels (turbo_magB), the boundaries between them (turbo_upB,
+// the float32 midpoints of turbo_thr; +Inf past the last) and the lookup
+// cells (turbo_cellB[j]: the level nearest j/16), so the kernel finds the
+// nearest level exactly as the reference does: one cell load and one
+// comparison.
+func turboMagTables() string {
+	var sb strings.Builder
+	for bits := 3; bits <= 5; bits++ {
+		cb := kvquant.Codebook(bits)
+		n := len(cb) / 2
+		up := make([]float32, n)
+		for k := range up {
+			up[k] = float32(math.Inf(1))
+			if k+1 < n {
+				up[k] = (cb[n+k] + cb[n+k+1]) / 2
+			}
+		}
+		cell := make([]string, turboCells)
+		for j := range cell {
+			k := 0
+			for float32(j)/turboCellRes >= up[k] {
+				k++
+			}
+			cell[j] = fmt.Sprint(k)
+		}
+		fmt.Fprintf(&sb, "CONSTANT float turbo_mag%d[%d] = {%s};\n", bits, n, floatList(cb[n:]))
+		fmt.Fprintf(&sb, "CONSTANT float turbo_up%d[%d] = {%s};\n", bits, n-1, floatList(up[:n-1]))
+		fmt.Fprintf(&sb, "CONSTANT int turbo_cell%d[%d] = {%s};\n", bits, turboCells, strings.Join(cell, ", "))
+	}
+	return sb.String()
 }
 
-// turboWriteBody is packTurbo on the warp's head vector (group grp of the
-// launch: row grp/nhead, head grp%nhead), element i = lane+32k in
-// registers: the optional folded rope, the center, the signs, the
-// Walsh–Hadamard transform, then the scale search. A fit (kvquant's
-// magTable.fit) sums Σ|zᵢ|·ℓᵢ and Σℓᵢ² for the nearest levels ℓᵢ of
-// |zᵢ|·s; the products of floats are exact in double, so on CUDA only the
-// order of the sums (a lane's own, then a shuffle tree) differs from the
-// reference's serial float64 ones: the trial picked can differ only where
-// two trials' errors tie to within a few double ulps. Metal has no double
-// and sums in float: there a near-tie to float precision (about 1e-7 of
-// the error) may pick the other trial, recoding a few coordinates of that
-// vector by one level. The trials, their order, the refinement gains and
-// the strict comparison are the reference's, float32 for float32.
+// kvquant's magTable lookup: cells of 1/16, 64 of them (the last holds
+// every magnitude past 63/16, above the top boundary of each codebook).
+const (
+	turboCellRes = 16
+	turboCells   = 64
+)
+
+// turboWriteBody is kvquant's packTurbo for the warp's head vector (group
+// GID_X of the launch: row GID_X/nhead, head GID_X%nhead), element
+// i = lane+32k in registers: the optional folded rope, the center, the
+// signs, the Walsh–Hadamard transform ({HADAMARD}), then the scale search.
+// No barrier but the one after the tables are loaded, and the code is one
+// small loop over the trials: a launch runs a few thousand instructions
+// once, so the code must stay small enough to fetch.
+//
+// The search: a fit (kvquant's magTable.fit) sums Σ|zᵢ|·ℓᵢ and Σℓᵢ² for
+// the nearest levels ℓᵢ of |zᵢ|·inv·t; trial 0 is t = 1, trials 1..6 the
+// gains 1+0.08k (k = −3..−1, 1..3), trials 7 and 8 the Lloyd steps
+// t = 1/γ = bd/(bn·inv) of the best so far, which a trial replaces only
+// where its error is strictly less (num²/den larger), all float32 for
+// float32 as the reference. The products of floats are exact in double, so
+// on CUDA only the order of the sums (a lane's own, then a shuffle tree)
+// differs from the reference's serial float64 ones: another trial can win
+// only where two trials' errors tie to within a few double ulps. Metal has
+// no double and sums in float: there a near-tie to float precision (about
+// 1e-7 of the error) may pick the other trial, which recodes a few
+// coordinates of that vector by one level.
 const turboWriteBody = `
-DEV void turbo_write(int bits, GP(uchar) cache, GP(const float) x, GP(const int) pos, int nhead, int hd, int layer, int rb, int cbyte, int one_row,
-		GP(const float) ff, int has_rope, int nd, int neox, float theta_scale, float pscale, int has_ff, int grp, int lane) {
-	int t = grp / nhead, h = grp % nhead;
+	SHARED int cell[64];
+	SHARED float up[16];
+	SHARED ACC lv[16];
+	int lane = LID;
+	int t = GID_X / nhead, h = GID_X % nhead;
 	int ne = hd / 32;
+	int half = 1 << (bits - 1);
+	for (int j = lane; j < 64; j += 32) cell[j] = bits == 3 ? turbo_cell3[j] : bits == 4 ? turbo_cell4[j] : turbo_cell5[j];
+	if (lane < 16) {
+		int j = min(lane, half - 1);
+		up[lane] = lane + 1 < half ? (bits == 3 ? turbo_up3[j] : bits == 4 ? turbo_up4[j] : turbo_up5[j]) : AS_FLOAT(0x7f800000u);
+		lv[lane] = (ACC)(bits == 3 ? turbo_mag3[j] : bits == 4 ? turbo_mag4[j] : turbo_mag5[j]);
+	}
 	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
 	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
 	int zero = one_row != 0 && pos[0] == 0;
 	int p = pos[0] + t;
 	float z[8];
-	float th[8];
-	int ee[8];
-	// A folded rope step: the rope kernel's arithmetic for each element the
-	// lane holds; the angles p·θ^e come off one chain of products, as each
-	// rope thread's own loop would make them.
-	int emax = -1;
-	for (int k = 0; k < 8; k++) {
-		int i = lane + 32 * k;
-		ee[k] = has_rope != 0 && k < ne && i < nd ? (neox != 0 ? i % (nd / 2) : i / 2) : -1;
-		emax = max(emax, ee[k]);
-		th[k] = 0.0f;
-	}
-	float theta = (float)p;
-	for (int j = 0; j <= emax; j++) {
-		for (int k = 0; k < 8; k++) th[k] = ee[k] == j ? theta : th[k];
-		theta *= theta_scale;
-	}
 	ACC ss = 0;
 	for (int k = 0; k < 8; k++) {
 		z[k] = 0.0f;
 		if (k < ne) {
 			int i = lane + 32 * k;
 			float v;
-			if (ee[k] >= 0) {
-				int e = ee[k];
+			if (has_rope != 0 && i < nd) {
+				// A folded rope step: the rope kernel's arithmetic on this element.
+				int e = neox != 0 ? i % (nd / 2) : i / 2;
+				float theta = (float)p;
+				for (int q = 0; q < e; q++) theta *= theta_scale;
 				float f = has_ff != 0 ? ff[e] : 1.0f;
-				float ang = pscale * (th[k] / f);
+				float ang = pscale * (theta / f);
 				float c = COS_F(ang), sn = SIN_F(ang);
 				int i0 = neox != 0 ? e : 2 * e;
 				int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
@@ -267,47 +284,34 @@ DEV void turbo_write(int bits, GP(uchar) cache, GP(const float) x, GP(const int)
 	float inv = (float)((ACC)1 / sqrt(ss));
 	float a[8];
 	for (int k = 0; k < 8; k++) a[k] = fabsf(z[k]);
-	// The first fit at t = 1, then the trials in the reference's order.
-	ACC fn[7];
-	ACC fd[7];
-	for (int j = 0; j < 7; j++) {
-		float s = j == 0 ? inv : inv * turbo_trial[j - 1];
-		ACC n = 0, d = 0;
-		for (int k = 0; k < 8; k++) {
-			if (k < ne) {
-				ACC l = turbo_level(bits, a[k] * s);
-				n += (ACC)a[k] * l;
-				d += l * l;
-			}
-		}
-		fn[j] = warp_sum_acc(n);
-		fd[j] = warp_sum_acc(d);
-	}
+	BARRIER(); // the tables
 	float bt = 1.0f;
-	ACC bn = fn[0], bd = fd[0];
-	for (int j = 1; j < 7; j++) {
-		if (fn[j] / fd[j] * fn[j] > bn / bd * bn) { bt = turbo_trial[j - 1]; bn = fn[j]; bd = fd[j]; }
-	}
-	for (int r = 0; r < 2; r++) { // Lloyd steps: t = 1/γ, γ = bn·inv/bd
-		float tr = (float)(bd / (bn * (ACC)inv));
+	ACC bn = 0, bd = 1;
+#pragma unroll 1
+	for (int j = 0; j < 9; j++) {
+		float tr = j == 0 ? 1.0f : j < 7 ? turbo_trial[j - 1] : (float)(bd / (bn * (ACC)inv));
 		float s = inv * tr;
 		ACC n = 0, d = 0;
 		for (int k = 0; k < 8; k++) {
 			if (k < ne) {
-				ACC l = turbo_level(bits, a[k] * s);
+				float u = a[k] * s;
+				int m = cell[min((int)(u * 16.0f), 63)];
+				m += u >= up[m] ? 1 : 0;
+				ACC l = lv[m];
 				n += (ACC)a[k] * l;
 				d += l * l;
 			}
 		}
 		n = warp_sum_acc(n);
 		d = warp_sum_acc(d);
-		if (n / d * n > bn / bd * bn) { bt = tr; bn = n; bd = d; }
+		if (j == 0 || n / d * n > bn / bd * bn) { bt = tr; bn = n; bd = d; }
 	}
 	// The codes at the best gain: (|z|·inv)·t as the reference multiplies.
-	int half = 1 << (bits - 1);
 	uint code[8];
 	for (int k = 0; k < 8; k++) {
-		int m = turbo_index(bits, a[k] * inv * bt);
+		float u = a[k] * inv * bt;
+		int m = cell[min((int)(u * 16.0f), 63)];
+		m += u >= up[m] ? 1 : 0;
 		int neg = z[k] < 0.0f;
 		code[k] = (uint)(bits == 3 ? (neg ? half - 1 - m : half + m) : (neg ? (half | m) : m));
 	}
@@ -337,7 +341,6 @@ DEV void turbo_write(int bits, GP(uchar) cache, GP(const float) x, GP(const int)
 			}
 		}
 	}
-}
 `
 
 // attentionKVBody is attention_part over packed caches: the same
@@ -590,12 +593,7 @@ func kvKernels() []Kernel {
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
 				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row"),
 				buf("ff", "const float"), ival("has_rope"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff")},
-			Body: `
-	// bits as a constant at each call, so the level loops unroll.
-	if (bits == 4) turbo_write(4, cache, x, pos, nhead, hd, layer, rb, cbyte, one_row, ff, has_rope, nd, neox, theta_scale, pscale, has_ff, GID_X, LID);
-	else if (bits == 3) turbo_write(3, cache, x, pos, nhead, hd, layer, rb, cbyte, one_row, ff, has_rope, nd, neox, theta_scale, pscale, has_ff, GID_X, LID);
-	else turbo_write(5, cache, x, pos, nhead, hd, layer, rb, cbyte, one_row, ff, has_rope, nd, neox, theta_scale, pscale, has_ff, GID_X, LID);
-`},
+			Body: strings.Replace(turboWriteBody, "{HADAMARD}", hadamardRegs("z"), 1)},
 	)
 	return ks
 }
