@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/kiln-ml/kiln/ops/kvquant"
@@ -52,7 +53,54 @@ func turboTables() string {
 		fmt.Fprintf(&sb, "CONSTANT float turbo_thr%d[%d] = {%s};\n", bits, len(thr), floatList(thr))
 		fmt.Fprintf(&sb, "CONSTANT float turbo_lut%d[%d] = {%s};\n", bits, len(lut), floatList(lut))
 	}
+	fmt.Fprintf(&sb, "CONSTANT float turbo_trial[%d] = {%s};\n", 2*turboSearchSteps, floatList(turboTrials()))
 	return sb.String()
+}
+
+// kvquant's scale search (packTurbo): the codes of z/‖x‖·t at the trial
+// gains t = 1+0.08k, k = −3..3 (t = 1 first), then turboRefine Lloyd steps.
+const (
+	turboSearchSteps = 3
+	turboSearchStep  = 0.08
+	turboRefine      = 2
+)
+
+// turboTrials are the gains other than 1 in kvquant's trial order, rounded
+// as its float32 arithmetic rounds them.
+func turboTrials() []float32 {
+	var t []float32
+	for k := -turboSearchSteps; k <= turboSearchSteps; k++ {
+		if k != 0 {
+			t = append(t, 1+float32(float32(turboSearchStep)*float32(k)))
+		}
+	}
+	return t
+}
+
+// hadamardRegs renders kvquant.Hadamard on a head vector held by one warp,
+// element lane+32k in register arr[k] (k < ne = hd/32): strides 1..16 pair
+// lanes through shuffles, strides 32·m pair registers. Every butterfly is
+// the reference's a+b, a−b on the same operands, so it is bit for bit.
+func hadamardRegs(arr string) string {
+	return strings.NewReplacer("Z", arr).Replace(`
+	for (int hs = 1; hs < 32; hs *= 2) {
+		for (int k = 0; k < 8; k++) {
+			if (k < ne) {
+				float pz = warp_xor(Z[k], hs);
+				Z[k] = (lane & hs) != 0 ? pz - Z[k] : Z[k] + pz;
+			}
+		}
+	}
+	for (int k = 0; k < 8; k += 2) {
+		if (k + 1 < ne) { float a = Z[k], b = Z[k + 1]; Z[k] = a + b; Z[k + 1] = a - b; }
+	}
+	for (int k = 0; k < 8; k++) {
+		if ((k & 2) == 0 && k + 2 < ne) { float a = Z[k], b = Z[k + 2]; Z[k] = a + b; Z[k + 2] = a - b; }
+	}
+	for (int k = 0; k < 4; k++) {
+		if (k + 4 < ne) { float a = Z[k], b = Z[k + 4]; Z[k] = a + b; Z[k + 4] = a - b; }
+	}
+`)
 }
 
 // fromSignMag is kvquant's map from a stored code to its ascending level
@@ -111,8 +159,192 @@ DEV int turbo_code(int bits, GP(const uchar) cd, int hd, int i) {
 	if (bits == 3) return ((cd[(i / 32) * 8 + i % 8] >> (2 * ((i % 32) / 8))) & 3) | (((cd[hd / 4 + i / 8] >> (i % 8)) & 1) << 2);
 	return ((cd[(i / 16) * 8 + i % 8] >> (4 * ((i % 16) / 8))) & 15) | (((cd[hd / 2 + i / 8] >> (i % 8)) & 1) << 4);
 }
-`
+` + turboMagTables()
 }
+
+// turboMagTables renders kvquant's magTable of each odd codebook: the
+// positive levels (turbo_magB), the boundaries between them (turbo_upB,
+// the float32 midpoints of turbo_thr; +Inf past the last) and the lookup
+// cells (turbo_cellB[j]: the level nearest j/16), so the kernel finds the
+// nearest level exactly as the reference does: one cell load and one
+// comparison.
+func turboMagTables() string {
+	var sb strings.Builder
+	for bits := 3; bits <= 5; bits++ {
+		cb := kvquant.Codebook(bits)
+		n := len(cb) / 2
+		up := make([]float32, n)
+		for k := range up {
+			up[k] = float32(math.Inf(1))
+			if k+1 < n {
+				up[k] = (cb[n+k] + cb[n+k+1]) / 2
+			}
+		}
+		cell := make([]string, turboCells)
+		for j := range cell {
+			k := 0
+			for float32(j)/turboCellRes >= up[k] {
+				k++
+			}
+			cell[j] = fmt.Sprint(k)
+		}
+		fmt.Fprintf(&sb, "CONSTANT float turbo_mag%d[%d] = {%s};\n", bits, n, floatList(cb[n:]))
+		fmt.Fprintf(&sb, "CONSTANT float turbo_up%d[%d] = {%s};\n", bits, n-1, floatList(up[:n-1]))
+		fmt.Fprintf(&sb, "CONSTANT int turbo_cell%d[%d] = {%s};\n", bits, turboCells, strings.Join(cell, ", "))
+	}
+	return sb.String()
+}
+
+// kvquant's magTable lookup: cells of 1/16, 64 of them (the last holds
+// every magnitude past 63/16, above the top boundary of each codebook).
+const (
+	turboCellRes = 16
+	turboCells   = 64
+)
+
+// turboWriteBody is kvquant's packTurbo for the warp's head vector (group
+// GID_X of the launch: row GID_X/nhead, head GID_X%nhead), element
+// i = lane+32k in registers: the optional folded rope, the center, the
+// signs, the Walsh–Hadamard transform ({HADAMARD}), then the scale search.
+// No barrier but the one after the tables are loaded, and the trials are
+// one small loop: a version that unrolled every trial for each bit width
+// (all sums in registers, three reduction rounds instead of nine) ran
+// slower (llama-3.2-1b decode at depth 1000 on an H100: 0.86× the f16
+// cache, against 0.92–0.94× for this one), likely from fetching its large
+// code: one launch runs a few thousand instructions once.
+//
+// The search: a fit (kvquant's magTable.fit) sums Σ|zᵢ|·ℓᵢ and Σℓᵢ² for
+// the nearest levels ℓᵢ of |zᵢ|·inv·t; trial 0 is t = 1, trials 1..6 the
+// gains 1+0.08k (k = −3..−1, 1..3), trials 7 and 8 the Lloyd steps
+// t = 1/γ = bd/(bn·inv) of the best so far, which a trial replaces only
+// where its error is strictly less (num²/den larger), all float32 for
+// float32 as the reference. The products of floats are exact in double, so
+// on CUDA only the order of the sums (a lane's own, then a shuffle tree)
+// differs from the reference's serial float64 ones: another trial can win
+// only where two trials' errors tie to within a few double ulps. Metal has
+// no double and sums in float: there a near-tie to float precision (about
+// 1e-7 of the error) may pick the other trial, which recodes a few
+// coordinates of that vector by one level.
+const turboWriteBody = `
+	SHARED int cell[64];
+	SHARED float up[16];
+	SHARED ACC lv[16];
+	int lane = LID;
+	int t = GID_X / nhead, h = GID_X % nhead;
+	int ne = hd / 32;
+	int half = 1 << (bits - 1);
+	for (int j = lane; j < 64; j += 32) cell[j] = bits == 3 ? turbo_cell3[j] : bits == 4 ? turbo_cell4[j] : turbo_cell5[j];
+	if (lane < 16) {
+		int j = min(lane, half - 1);
+		up[lane] = lane + 1 < half ? (bits == 3 ? turbo_up3[j] : bits == 4 ? turbo_up4[j] : turbo_up5[j]) : AS_FLOAT(0x7f800000u);
+		lv[lane] = (ACC)(bits == 3 ? turbo_mag3[j] : bits == 4 ? turbo_mag4[j] : turbo_mag5[j]);
+	}
+	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
+	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
+	int zero = one_row != 0 && pos[0] == 0;
+	int p = pos[0] + t;
+	float z[8];
+	ACC ss = 0;
+	for (int k = 0; k < 8; k++) {
+		z[k] = 0.0f;
+		if (k < ne) {
+			int i = lane + 32 * k;
+			float v;
+			if (has_rope != 0 && i < nd) {
+				// A folded rope step: the rope kernel's arithmetic on this element.
+				int e = neox != 0 ? i % (nd / 2) : i / 2;
+				float theta = (float)p;
+				for (int q = 0; q < e; q++) theta *= theta_scale;
+				float f = has_ff != 0 ? ff[e] : 1.0f;
+				float ang = pscale * (theta / f);
+				float c = COS_F(ang), sn = SIN_F(ang);
+				int i0 = neox != 0 ? e : 2 * e;
+				int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
+				float x0 = xr[i0], x1 = xr[i1];
+				v = i == i0 ? x0 * c - x1 * sn : x0 * sn + x1 * c;
+			} else {
+				v = xr[i];
+			}
+			float cv = 0.0f;
+			if (zero) st_u32(cen + 4 * i, 0u);
+			else cv = ld_f32(cen + 4 * i);
+			v = v - cv;
+			ss += (ACC)v * (ACC)v;
+			z[k] = v * turbo_sign(layer, h, i);
+		}
+	}
+	ss = warp_sum_acc(ss);
+	GP(uchar) o = cache + (long)(pos[0] + t) * rb + (long)h * (2 + hd * bits / 8);
+	GP(uchar) cd = o + 2;
+	if (ss == (ACC)0 || !(ss - ss == (ACC)0)) {
+		// A zero vector: header 0; an infinite or NaN one: a NaN header
+		// (float32(NaN) as the reference stores it); no codes.
+		for (int b = lane; b < hd * bits / 8; b += 32) cd[b] = (uchar)0;
+		if (lane == 0) st_u16(o, f2h(ss == (ACC)0 ? 0.0f : AS_FLOAT(0x7fc00000u)));
+		return;
+	}
+{HADAMARD}
+	float inv = (float)((ACC)1 / sqrt(ss));
+	float a[8];
+	for (int k = 0; k < 8; k++) a[k] = fabsf(z[k]);
+	BARRIER(); // the tables
+	float bt = 1.0f;
+	ACC bn = 0, bd = 1;
+#pragma unroll 1
+	for (int j = 0; j < 9; j++) {
+		float tr = j == 0 ? 1.0f : j < 7 ? turbo_trial[j - 1] : (float)(bd / (bn * (ACC)inv));
+		float s = inv * tr;
+		ACC n = 0, d = 0;
+		for (int k = 0; k < 8; k++) {
+			if (k < ne) {
+				float u = a[k] * s;
+				int m = cell[min((int)(u * 16.0f), 63)];
+				m += u >= up[m] ? 1 : 0;
+				ACC l = lv[m];
+				n += (ACC)a[k] * l;
+				d += l * l;
+			}
+		}
+		n = warp_sum_acc(n);
+		d = warp_sum_acc(d);
+		if (j == 0 || n / d * n > bn / bd * bn) { bt = tr; bn = n; bd = d; }
+	}
+	// The codes at the best gain: (|z|·inv)·t as the reference multiplies.
+	uint code[8];
+	for (int k = 0; k < 8; k++) {
+		float u = a[k] * inv * bt;
+		int m = cell[min((int)(u * 16.0f), 63)];
+		m += u >= up[m] ? 1 : 0;
+		int neg = z[k] < 0.0f;
+		code[k] = (uint)(bits == 3 ? (neg ? half - 1 - m : half + m) : (neg ? (half | m) : m));
+	}
+	if (lane == 0) {
+		ACC s = sqrt(ss / (ACC)hd) * bn * (ACC)inv / bd;
+		st_u16(o, f2h((float)s));
+	}
+	// Packing: a byte's codes come from lanes 8 (or 1) apart.
+	for (int k = 0; k < 8; k++) {
+		if (k < ne) {
+			if (bits == 3) {
+				uint f = (code[k] & 3u) << (2 * (lane >> 3));
+				f |= warp_xor_u(f, 8);
+				f |= warp_xor_u(f, 16);
+				if (lane < 8) cd[8 * k + lane] = (uchar)f;
+			} else {
+				uint lo = code[k] & 15u;
+				uint hi = warp_xor_u(lo, 8);
+				if ((lane & 8) == 0) cd[16 * k + (lane >> 4) * 8 + (lane & 7)] = (uchar)(lo | (hi << 4));
+			}
+			if (bits != 4) {
+				uint b = ((code[k] >> (bits - 1)) & 1u) << (lane & 7);
+				b |= warp_xor_u(b, 1);
+				b |= warp_xor_u(b, 2);
+				b |= warp_xor_u(b, 4);
+				if ((lane & 7) == 0) cd[(bits == 3 ? hd / 4 : hd / 2) + 4 * k + (lane >> 3)] = (uchar)b;
+			}
+		}
+	}
+`
 
 // attentionKVBody is attention_part over packed caches: the same
 // flash-decoding split and batches, with {KSETUP} preparing the lane's
@@ -122,7 +354,6 @@ const attentionKVBody = `
 	SHARED float wm[4];
 	SHARED float wl[4];
 	SHARED float wacc[4 * 256];
-	SHARED float qsh[256];
 	SHARED float lut[32];
 	int row = GID_X, split = GID_Y;
 	int lane = LID & 31, warp = LID / 32;
@@ -220,25 +451,16 @@ func kvSetup(t kvquant.Type) string {
 		qv[k] = rintf(qv[k] * id);
 	}`
 	case t.Turbo():
-		// kvquant.RotateQuery: signs, Walsh–Hadamard butterflies of stride
-		// 1, 2, 4, ... (each stage as the reference's, so bit for bit), then
-		// qmul = scale/√hd; and the stored code -> level table.
-		return fmt.Sprintf(`	for (int i = LID; i < hd; i += BDIM) qsh[i] = q[(long)row * hd + i] * turbo_sign(layer, kvh, i);
-	for (int i = LID; i < %d; i += BDIM) lut[i] = turbo_lut(%d, i);
-	BARRIER();
-	for (int hs = 1; hs < hd; hs *= 2) {
-		for (int p = LID; p < hd / 2; p += BDIM) {
-			int i = (p / hs) * 2 * hs + p %% hs;
-			float a = qsh[i], b = qsh[i + hs];
-			qsh[i] = a + b;
-			qsh[i + hs] = a - b;
-		}
-		BARRIER();
-	}
+		// kvquant.RotateQuery in each warp's registers (qv[k] holds element
+		// lane+32k): signs, the Walsh–Hadamard butterflies (hadamardRegs,
+		// bit for bit), then qmul = scale/√hd; and the stored code -> level
+		// table.
+		return fmt.Sprintf(`	for (int i = LID; i < %d; i += BDIM) lut[i] = turbo_lut(%d, i);
+	int ne = hd / 32;
 	for (int k = 0; k < 8; k++) {
-		int i = lane + 32 * k;
-		qv[k] = i < hd ? qsh[i] * qmul : 0.0f;
-	}`, 1<<t.Bits(), t.Bits())
+		if (k < ne) qv[k] *= turbo_sign(layer, kvh, lane + 32 * k);
+	}`, 1<<t.Bits(), t.Bits()) + hadamardRegs("qv") + `	for (int k = 0; k < 8; k++) qv[k] *= qmul;
+	BARRIER();`
 	}
 	return ""
 }
@@ -365,119 +587,16 @@ func kvKernels() []Kernel {
 	if (rows > 1) s /= (ACC)(rows - 1);
 	st_u32(cache + cbyte + 4 * (long)i, AS_UINT((float)s));
 `},
-		// kvquant's packTurbo of one head vector (group) of row t, relative
-		// to the cache's center: signs, the Walsh–Hadamard butterflies in
-		// group memory, nearest levels, the least-squares gain, then one
-		// thread per code byte.
+		// kvquant's packTurbo of one head vector (a warp) of row t, relative
+		// to the cache's center (turbo_write).
 		// one_row: the write has a single row, so kv_center is not
 		// launched: at position 0 the center (the mean of no rows) is zero,
-		// which the group of each head stores for its own columns.
+		// which the warp of each head stores for its own columns.
 		Kernel{Name: "kv_write_turbo", Block: 32,
 			Params: []Param{buf("cache", "uchar"), buf("x", "const float"), buf("pos", "const int"),
 				ival("nhead"), ival("hd"), ival("bits"), ival("layer"), ival("rb"), ival("cbyte"), ival("one_row"),
 				buf("ff", "const float"), ival("has_rope"), ival("nd"), ival("neox"), fval("theta_scale"), fval("pscale"), ival("has_ff")},
-			Body: `
-	SHARED float z[256];
-	SHARED float xs[256];
-	SHARED int code[256];
-	SHARED float thr[32];
-	int t = GID_X / nhead, h = GID_X % nhead;
-	GP(const float) xr = x + (long)t * nhead * hd + h * hd;
-	GP(uchar) cen = cache + cbyte + 4 * (long)(h * hd);
-	int zero = one_row != 0 && pos[0] == 0;
-	if (has_rope != 0) {
-		// A folded rope step: the rope kernel's arithmetic on this row.
-		int p = pos[0] + t;
-		for (int e = LID; e < (hd + 1) / 2; e += BDIM) {
-			if (e < nd / 2) {
-				float theta = (float)p;
-				for (int k = 0; k < e; k++) theta *= theta_scale;
-				float f = has_ff != 0 ? ff[e] : 1.0f;
-				float th = pscale * (theta / f);
-				float c = COS_F(th), s = SIN_F(th);
-				int i0 = neox != 0 ? e : 2 * e;
-				int i1 = neox != 0 ? e + nd / 2 : 2 * e + 1;
-				float x0 = xr[i0], x1 = xr[i1];
-				xs[i0] = x0 * c - x1 * s;
-				xs[i1] = x0 * s + x1 * c;
-			} else {
-				int i = nd + 2 * (e - nd / 2);
-				if (i < hd) xs[i] = xr[i];
-				if (i + 1 < hd) xs[i + 1] = xr[i + 1];
-			}
-		}
-	} else {
-		for (int i = LID; i < hd; i += BDIM) xs[i] = xr[i];
-	}
-	BARRIER();
-	ACC ss = 0;
-	for (int i = LID; i < hd; i += BDIM) {
-		float c = 0.0f;
-		if (zero) st_u32(cen + 4 * i, 0u);
-		else c = ld_f32(cen + 4 * i);
-		float v = xs[i] - c;
-		ss += (ACC)v * (ACC)v;
-		z[i] = v * turbo_sign(layer, h, i);
-	}
-	// One warp: the reductions are warp sums, the barriers a warp's.
-	ss = warp_sum_acc(ss);
-	for (int m = LID; m < (1 << bits) - 1; m += BDIM) thr[m] = bits == 3 ? turbo_thr3[m] : bits == 4 ? turbo_thr4[m] : turbo_thr5[m];
-	BARRIER();
-	for (int hs = 1; hs < hd; hs *= 2) {
-		for (int p = LID; p < hd / 2; p += BDIM) {
-			int i = (p / hs) * 2 * hs + p % hs;
-			float a = z[i], b = z[i + hs];
-			z[i] = a + b;
-			z[i + hs] = a - b;
-		}
-		BARRIER();
-	}
-	float inv = ss > (ACC)0 ? (float)((ACC)1 / sqrt(ss)) : 0.0f;
-	ACC num = 0, den = 0;
-	for (int i = LID; i < hd; i += BDIM) {
-		float zi = z[i] * inv;
-		// kvquant's nearest: the first level whose upper threshold is above zi.
-		int lo = 0, hi = (1 << bits) - 1;
-		while (lo < hi) {
-			int m = (lo + hi) / 2;
-			if (zi < thr[m]) hi = m;
-			else lo = m + 1;
-		}
-		float c = turbo_cb(bits, lo);
-		num += (ACC)zi * (ACC)c;
-		den += (ACC)c * (ACC)c;
-		code[i] = turbo_signmag(bits, lo);
-	}
-	num = warp_sum_acc(num);
-	den = warp_sum_acc(den);
-	BARRIER();
-	GP(uchar) o = cache + (long)(pos[0] + t) * rb + (long)h * (2 + hd * bits / 8);
-	if (LID == 0) {
-		ACC s = den > (ACC)0 ? sqrt(ss / (ACC)hd) * num / den : (ACC)0;
-		st_u16(o, f2h((float)s));
-	}
-	GP(uchar) cd = o + 2;
-	if (bits == 3) {
-		for (int bi = LID; bi < hd / 4; bi += BDIM) {
-			int i = (bi / 8) * 32 + bi % 8;
-			cd[bi] = (uchar)((code[i] & 3) | ((code[i + 8] & 3) << 2) | ((code[i + 16] & 3) << 4) | ((code[i + 24] & 3) << 6));
-		}
-	} else {
-		for (int bi = LID; bi < hd / 2; bi += BDIM) {
-			int i = (bi / 8) * 16 + bi % 8;
-			cd[bi] = (uchar)((code[i] & 15) | ((code[i + 8] & 15) << 4));
-		}
-	}
-	if (bits != 4) {
-		int plane = bits == 3 ? hd / 4 : hd / 2;
-		int sh = bits - 1;
-		for (int bi = LID; bi < hd / 8; bi += BDIM) {
-			int v = 0;
-			for (int e = 0; e < 8; e++) v |= ((code[8 * bi + e] >> sh) & 1) << e;
-			cd[plane + bi] = (uchar)v;
-		}
-	}
-`},
+			Body: strings.Replace(turboWriteBody, "{HADAMARD}", hadamardRegs("z"), 1)},
 	)
 	return ks
 }

@@ -96,6 +96,9 @@ DEV ACC warp_sum_acc(ACC v) {
 	for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
 	return v;
 }
+// Lane l's value from lane l^m, for butterflies held in registers.
+DEV float warp_xor(float v, int m) { return __shfl_xor_sync(0xffffffffu, v, m); }
+DEV uint warp_xor_u(uint v, int m) { return __shfl_xor_sync(0xffffffffu, v, m); }
 #define COS_F(x) ((float)cos((double)(x)))
 #define SIN_F(x) ((float)sin((double)(x)))
 #define CONSTANT __constant__
@@ -139,6 +142,9 @@ DEV float warp_bcast(float v, int i) { return simd_shuffle(v, (ushort)i); }
 // Metal has no doubles: the float64 sums and trigonometry of the reference run in float.
 typedef float ACC;
 DEV ACC warp_sum_acc(ACC v) { return simd_sum(v); }
+// Lane l's value from lane l^m, for butterflies held in registers.
+DEV float warp_xor(float v, int m) { return simd_shuffle_xor(v, (ushort)m); }
+DEV uint warp_xor_u(uint v, int m) { return simd_shuffle_xor(v, (ushort)m); }
 #define COS_F(x) precise::cos(x)
 #define SIN_F(x) precise::sin(x)
 #define CONSTANT constant

@@ -16,6 +16,7 @@ void __syncthreads();
 void __syncwarp();
 float __shfl_xor_sync(unsigned, float, int);
 double __shfl_xor_sync(unsigned, double, int);
+unsigned __shfl_xor_sync(unsigned, unsigned, int);
 float __shfl_sync(unsigned, float, int);
 float __uint_as_float(unsigned);
 unsigned __float_as_uint(float);

@@ -22,5 +22,7 @@ void simdgroup_barrier(mem_flags);
 float simd_sum(float);
 float simd_max(float);
 float simd_shuffle(float, ushort);
+float simd_shuffle_xor(float, ushort);
+uint simd_shuffle_xor(uint, ushort);
 template <typename T, typename U> T as_type(U);
 }
