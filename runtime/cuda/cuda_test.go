@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,6 +212,16 @@ func TestProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// KILN_CUDA_PROFILE_POS=N profiles the step at position N (default 100).
+	pos := 100
+	if v := os.Getenv("KILN_CUDA_PROFILE_POS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			t.Fatalf("KILN_CUDA_PROFILE_POS=%q: want a position", v)
+		}
+		pos = n
+	}
+	ctx := max(640, pos+256)
 	runtimes(t)
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -237,7 +248,7 @@ func TestProfile(t *testing.T) {
 				if T > 1 && (mode == Graph || vi > 0) {
 					continue
 				}
-				g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: 640, KType: kt, VType: vt})
+				g, err := models.BuildGraph(arch, f, models.Shape{Tokens: T, Ctx: ctx, KType: kt, VType: vt})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -254,13 +265,13 @@ func TestProfile(t *testing.T) {
 				ids := make([]int32, T)
 				if mode == Graph {
 					const n = 100
-					if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+					if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: pos}); err != nil {
 						t.Fatal(err)
 					}
 					start := time.Now()
 					var host time.Duration
 					for i := 0; i < n; i++ {
-						if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: 100 + i}); err != nil {
+						if err := e.Step(st, krt.Inputs{Tokens: ids, Pos: pos + i}); err != nil {
 							t.Fatal(err)
 						}
 						host += e.HostTime
@@ -271,7 +282,7 @@ func TestProfile(t *testing.T) {
 				}
 				var kts []KernelTime
 				for rep := 0; rep < 3; rep++ {
-					if kts, err = e.Profile(st, krt.Inputs{Tokens: ids, Pos: 100}); err != nil {
+					if kts, err = e.Profile(st, krt.Inputs{Tokens: ids, Pos: pos}); err != nil {
 						t.Fatal(err)
 					}
 				}
