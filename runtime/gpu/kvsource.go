@@ -413,27 +413,7 @@ const attentionKVBody = `
 		}
 		m = mn;
 	}
-	if (lane == 0) { wm[warp] = m; wl[warp] = l; }
-	for (int k = 0; k < 8; k++) {
-		int i = lane + 32 * k;
-		if (i < hd) wacc[warp * 256 + i] = acc[k];
-	}
-	BARRIER();
-	float M = NEG_INF;
-	for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) M = fmaxf(M, wm[w]);
-	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
-	for (int i = LID; i < hd; i += BDIM) {
-		float a = 0.0f;
-		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) a += wacc[w * 256 + i] * expf(wm[w] - M);
-		o[2 + i] = a;
-	}
-	if (LID == 0) {
-		float L = 0.0f;
-		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) L += wl[w] * expf(wm[w] - M);
-		o[0] = M;
-		o[1] = L;
-	}
-`
+` + attnSplitTail
 
 // kvSetup and kvDot are the key-format parts of attentionKVBody.
 func kvSetup(t kvquant.Type) string {

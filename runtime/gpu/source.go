@@ -982,27 +982,7 @@ func buildKernels() []Kernel {
 		}
 		m = mn;
 	}
-	if (lane == 0) { wm[warp] = m; wl[warp] = l; }
-	for (int k = 0; k < 8; k++) {
-		int i = lane + 32 * k;
-		if (i < hd) wacc[warp * 256 + i] = acc[k];
-	}
-	BARRIER();
-	float M = NEG_INF;
-	for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) M = fmaxf(M, wm[w]);
-	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
-	for (int i = LID; i < hd; i += BDIM) {
-		float a = 0.0f;
-		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) a += wacc[w * 256 + i] * expf(wm[w] - M);
-		o[2 + i] = a;
-	}
-	if (LID == 0) {
-		float L = 0.0f;
-		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) L += wl[w] * expf(wm[w] - M);
-		o[0] = M;
-		o[1] = L;
-	}
-`},
+` + attnSplitTail},
 		// Merges a row's splits: weights exp(m_s - M) over the splits in
 		// parallel, then each output element sums its splits four at a time.
 		Kernel{Name: "attention_combine", Block: 128,
@@ -1123,3 +1103,28 @@ func signature(d Dialect, k *Kernel) string {
 	}
 	return fmt.Sprintf("\nextern \"C\" __global__ void __launch_bounds__(%d) %s(%s)", k.Block, k.Name, strings.Join(ps, ", "))
 }
+
+// attnSplitTail ends an attention split kernel: it merges the four warps'
+// running maxima, sums and accumulators and writes the split's partial
+// result (max, sum, then the head_dim values) for attention_combine.
+const attnSplitTail = `	if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+	for (int k = 0; k < 8; k++) {
+		int i = lane + 32 * k;
+		if (i < hd) wacc[warp * 256 + i] = acc[k];
+	}
+	BARRIER();
+	float M = NEG_INF;
+	for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) M = fmaxf(M, wm[w]);
+	GP(float) o = part + ((long)row * nsplit + split) * (hd + 2);
+	for (int i = LID; i < hd; i += BDIM) {
+		float a = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) a += wacc[w * 256 + i] * expf(wm[w] - M);
+		o[2 + i] = a;
+	}
+	if (LID == 0) {
+		float L = 0.0f;
+		for (int w = 0; w < 4; w++) if (wl[w] > 0.0f) L += wl[w] * expf(wm[w] - M);
+		o[0] = M;
+		o[1] = L;
+	}
+`
