@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kscales_amd64.h"
 
 // func dotQ6KVNNI(nb int, w, x *byte) float32
 // dotQ6KAVX2 with fewer instructions per 32-quant chunk; bit-identical.
@@ -157,30 +158,7 @@ q4kvloop:
 	VBROADCASTSS X2, Y3       // d
 	VMOVSHDUP X2, X4
 	VBROADCASTSS X4, Y4       // dmin (its minus sign goes into VFNMADD)
-	MOVL 4(SI), AX            // utmp[0]
-	MOVL 8(SI), BX            // utmp[1]
-	MOVL 12(SI), DX           // utmp[2]
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL R9, R8                // utmp[3]: mins 4-7
-	ANDL $0x0f0f0f0f, DX
-	MOVL AX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL R9, DX                // utmp[1]: scales 4-7
-	ANDL $0x3f3f3f3f, BX      // utmp[2]: mins 0-3
-	ANDL $0x3f3f3f3f, AX      // utmp[0]: scales 0-3
-	VMOVD AX, X5
-	VPINSRD $1, DX, X5, X5
-	VPINSRD $2, BX, X5, X5
-	VPINSRD $3, R8, X5, X5
-	VPMOVZXBW X5, Y5          // mins_and_scales
+	K4SCALES
 	VEXTRACTI128 $1, Y5, X6   // mins
 	VMOVDQU 260(DI), X7
 	VPHADDW 276(DI), X7, X7   // q8s[k] = bsums[2k] + bsums[2k+1]

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "kscales_amd64.h"
 // Q4_K matrix-matrix tile: one weight row against four Q8_K activation rows.
 // Each token's arithmetic is dotQ4KAVX2's (kquants_amd64.s) exactly: the
 // same scale decode, the same per-super-block acc = fma(d, float(sumi), acc)
@@ -130,30 +131,7 @@ gq4kloop:
 	MOVL 0(SI), AX
 	VMOVD AX, X8
 	VCVTPH2PS X8, X8          // [d, dmin] of the weights
-	MOVL 4(SI), AX            // the scale decode of dotQ4KAVX2
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL R9, R8
-	ANDL $0x0f0f0f0f, DX
-	MOVL AX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL R9, DX
-	ANDL $0x3f3f3f3f, BX
-	ANDL $0x3f3f3f3f, AX
-	VMOVD AX, X5
-	VPINSRD $1, DX, X5, X5
-	VPINSRD $2, BX, X5, X5
-	VPINSRD $3, R8, X5, X5
-	VPMOVZXBW X5, Y5          // mins_and_scales
+	K4SCALES
 	VEXTRACTI128 $1, Y5, X6   // mins
 	VPERMQ $0x44, Y5, Y5      // the 8 scales in both 128-bit lanes
 	TOKSTART(DI, Y0, X20)
