@@ -18,12 +18,16 @@ func QuantizeQ8_0(src []float32, dst []byte) error {
 }
 
 // QuantizeQ8_K is quant.QuantizeActivation(quant.Q8_K, src, dst) (ggml's
-// quantize_row_q8_K_ref), vectorized on arm64; elsewhere it is that function.
+// quantize_row_q8_K_ref), vectorized.
 func QuantizeQ8_K(src []float32, dst []byte) error {
 	nb := len(src) / quant.QK_K
-	if !useNEON || nb == 0 || len(src)%quant.QK_K != 0 || len(dst) < nb*q8KBytes {
+	if !(useAVX2 || useNEON) || nb == 0 || len(src)%quant.QK_K != 0 || len(dst) < nb*q8KBytes {
 		return quant.QuantizeActivation(quant.Q8_K, src, dst)
 	}
-	neonQuantizeQ8_K(src, dst)
+	if useNEON {
+		neonQuantizeQ8_K(src, dst)
+		return nil
+	}
+	quantQ8KAVX2(nb, &src[0], &dst[0])
 	return nil
 }
