@@ -150,14 +150,7 @@ TEXT ·dotQ4KVNNI(SB), NOSPLIT, $32-28
 q4kvloop:
 	PREFETCHT0 4096(SI)        // weights stream from DRAM: look far ahead
 	PREFETCHT0 4160(SI)
-	MOVL 0(SI), AX
-	VMOVD AX, X2
-	VCVTPH2PS X2, X2          // [d, dmin] of the weights
-	VBROADCASTSS (DI), X3     // y.d
-	VMULPS X3, X2, X2         // [y.d*d, y.d*dmin]
-	VBROADCASTSS X2, Y3       // d
-	VMOVSHDUP X2, X4
-	VBROADCASTSS X4, Y4       // dmin (its minus sign goes into VFNMADD)
+	K4DMIN
 	K4SCALES
 	VEXTRACTI128 $1, Y5, X6   // mins
 	VMOVDQU 260(DI), X7

@@ -27,3 +27,17 @@
 	VPINSRD $2, BX, X5, X5 \
 	VPINSRD $3, R8, X5, X5 \
 	VPMOVZXBW X5, Y5
+
+// K4DMIN loads the fp16 [d, dmin] of the Q4_K or Q5_K super-block at
+// SI, multiplied by the Q8_K block's scale at DI: Y3 = y.d·d and Y4 =
+// y.d·dmin, broadcast (the callers subtract dmin's term with VFNMADD). It
+// clobbers AX, X2.
+#define K4DMIN \
+	MOVL 0(SI), AX \
+	VMOVD AX, X2 \
+	VCVTPH2PS X2, X2 \
+	VBROADCASTSS (DI), X3 \
+	VMULPS X3, X2, X2 \
+	VBROADCASTSS X2, Y3 \
+	VMOVSHDUP X2, X4 \
+	VBROADCASTSS X4, Y4
